@@ -1,0 +1,114 @@
+"""trackline: a local-first, crash-proof experiment tracker that speaks the W&B run API.
+
+    import trackline as wandb
+
+    run = wandb.init(project="demo", config={"lr": 1e-3})
+    for step in range(100):
+        run.log({"loss": 1 / (step + 1)})
+    run.finish()
+
+Everything heavy (the store, numpy, rich) is imported lazily, so ``import trackline``
+stays cheap.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from trackline.errors import CommError, ConfigError, Error, UsageError
+from trackline.sdk import lifecycle as _lifecycle
+from trackline.sdk.init import __version__, init
+from trackline.sdk.preinit import PreInitObject as _PreInitObject
+from trackline.sdk.preinit import preinit_callable as _preinit_callable
+from trackline.settings import Settings
+
+if TYPE_CHECKING:
+    from trackline.api.api import Api
+    from trackline.sdk.run import Run
+
+__all__ = [
+    "Api",
+    "CommError",
+    "ConfigError",
+    "Error",
+    "Run",
+    "Settings",
+    "UsageError",
+    "__version__",
+    "alert",
+    "config",
+    "define_metric",
+    "finish",
+    "init",
+    "join",
+    "link_model",
+    "log",
+    "log_artifact",
+    "log_model",
+    "login",
+    "mark_preempting",
+    "run",
+    "save",
+    "setup",
+    "summary",
+    "teardown",
+    "unwatch",
+    "use_artifact",
+    "use_model",
+    "watch",
+]
+
+# The active run and its bound methods; placeholders raise until init() (W&B's preinit).
+run: Any = None
+config: Any = _PreInitObject("trackline.config")
+summary: Any = _PreInitObject("trackline.summary")
+log: Any = _preinit_callable("log")
+save: Any = _preinit_callable("save")
+use_artifact: Any = _preinit_callable("use_artifact")
+log_artifact: Any = _preinit_callable("log_artifact")
+define_metric: Any = _preinit_callable("define_metric")
+alert: Any = _preinit_callable("alert")
+watch: Any = _preinit_callable("watch")
+unwatch: Any = _preinit_callable("unwatch")
+mark_preempting: Any = _preinit_callable("mark_preempting")
+log_model: Any = _preinit_callable("log_model")
+use_model: Any = _preinit_callable("use_model")
+link_model: Any = _preinit_callable("link_model")
+
+
+def finish(exit_code: int | None = None, quiet: bool | None = None) -> None:
+    """Finish the global run (``trackline.run``), if any."""
+    if run is not None:
+        run.finish(exit_code=exit_code, quiet=quiet)
+
+
+join = finish
+
+
+def setup(settings: Settings | None = None) -> None:
+    """Accepted for W&B compatibility: trackline needs no service process."""
+    return None
+
+
+def teardown(exit_code: int | None = None) -> None:
+    """Finish every active run in this process."""
+    _lifecycle.finish_all(exit_code)
+
+
+def login(key: str | None = None, relogin: bool | None = None, host: str | None = None,
+          force: bool | None = None, timeout: int | None = None, verify: bool = False,
+          referrer: str | None = None, anonymous: str | None = None) -> bool:
+    """Accepted for W&B compatibility: the embedded store needs no login; returns True."""
+    return True
+
+
+def __getattr__(name: str) -> Any:
+    if name == "Api":
+        from trackline.api.api import Api
+
+        return Api
+    if name == "Run":
+        from trackline.sdk.run import Run
+
+        return Run
+    raise AttributeError(f"module 'trackline' has no attribute {name!r}")

@@ -1,0 +1,37 @@
+"""What applying a batch of records changes in the store: the handler's output, the store's input."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+
+@dataclass
+class Changes:
+    """Everything one batch of records changed, ready to be written in one transaction.
+
+    ``points`` holds numeric history (int/float) per metric name as parallel step and
+    value lists, in arrival order; ``values`` holds every other history value
+    (strings, bools, lists, media references) as ``(step, value)`` pairs.
+    """
+
+    stream_id: bytes
+    first_seq: int = 0
+    last_seq: int = 0
+    run: dict[str, Any] | None = None  # the RUN record, when it is in this batch
+    run_fields: dict[str, Any] = field(default_factory=dict)
+    config: dict[str, Any] | None = None
+    summary: dict[str, Any] | None = None
+    metric_defs: dict[str, dict[str, Any]] = field(default_factory=dict)
+    points: dict[str, tuple[list[int], list[float]]] = field(default_factory=dict)
+    values: dict[str, list[tuple[int, Any]]] = field(default_factory=dict)
+    rows: int = 0  # history rows flushed in this batch
+
+    @property
+    def empty(self) -> bool:
+        return self.last_seq == 0
+
+    def point_count(self) -> int:
+        return sum(len(s) for s, _ in self.points.values()) + sum(
+            len(v) for v in self.values.values()
+        )

@@ -1,0 +1,595 @@
+"""``Run``: a thin object that turns W&B's run API into records.
+
+Every public call encodes one record and appends it to the run's record log before
+returning; the sender thread (online) replays the log into the store. Cross-cutting
+rules live in one place: ``_check_open`` (calls after finish).
+"""
+
+from __future__ import annotations
+
+import copy
+import os
+import threading
+import time
+from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING, Any
+
+from trackline.errors import StepOrderError, UsageError
+from trackline.records import codec, kinds
+from trackline.records.frames import RecordWriter
+from trackline.runstate import steps as step_rules
+from trackline.sdk import values
+from trackline.sdk.config import Config, ConfigStatic, check_finished_message
+from trackline.sdk.metric import Metric, build_definition
+from trackline.sdk.printer import Printer, footer_panels
+from trackline.sdk.summary import Summary
+from trackline.settings import Settings, validate_tags
+
+if TYPE_CHECKING:
+    from trackline.sender.sender import Pump, Sender
+
+_encode_history = codec.make_encoder(values.enc_hook)
+_encode_summary = codec.make_encoder(values.summary_enc_hook)
+_HISTORY = kinds.HISTORY
+
+
+class Run:
+    """A unit of computation tracked by trackline (W&B: ``wandb.Run``).
+
+    Create it with :func:`trackline.init`. ``log`` writes history rows, ``config`` and
+    ``summary`` hold the run's parameters and final metrics, ``finish`` ends it.
+    """
+
+    def __init__(
+        self,
+        settings: Settings,
+        config: Mapping[str, Any] | None = None,
+        sweep_config: Mapping[str, Any] | None = None,
+        launch_config: Mapping[str, Any] | None = None,
+        *,
+        _metadata: dict[str, Any] | None = None,
+        _starting_step: int = 0,
+        _printer: Printer | None = None,
+    ) -> None:
+        self._settings = settings
+        self._printer = _printer or Printer(
+            settings.silent, settings.quiet, settings.show_warnings, settings.show_info, settings.show_errors
+        )
+        self._id: str = settings.run_id or ""
+        self._entity: str = settings.entity or ""
+        self._project: str = settings.project or ""
+        self._name: str | None = settings.run_name
+        self._notes: str | None = settings.run_notes
+        self._tags: tuple[str, ...] = tuple(settings.run_tags or ())
+        self._group: str = settings.run_group or ""
+        self._job_type: str = settings.run_job_type or ""
+        self._sweep_id: str | None = settings.sweep_id
+        self._start_time: float = settings.x_start_time or time.time()
+        self._starting_step = _starting_step
+        self._step = _starting_step
+        self._resumed = False
+        self._finished = False
+        self._finish_lock = threading.Lock()
+        self._late_steps = 0
+        self._late_warned = False
+        self._strict_steps = settings.strict_steps
+        self._metadata = _metadata or {}
+        self._metrics: dict[str, Metric] = {}
+        self._exit_code: int | None = None
+        self._state: str = "running"
+        self._final_summary: dict[str, Any] | None = None
+        self._pid = os.getpid()
+        self._encode = _encode_history
+        self._writer: RecordWriter | None = None
+        self._sender: Sender | None = None
+        self._pump: Pump | None = None
+
+        self._config = Config()
+        if config:
+            self._config._items.update({k.strip("-"): values.json_friendly(v) for k, v in config.items()})
+        if sweep_config:
+            self._config.update_locked(sweep_config, user="sweep")
+        if launch_config:
+            self._config.update_locked(launch_config, user="launch")
+        self._config._bind(self._config_changed, self._warn, self._check_open)
+        self.summary = Summary(self._read_summary, self._write_summary)
+
+    # -- lifecycle plumbing (used by init) --------------------------------------------------
+
+    def _start(self) -> None:
+        """Create the record log, write the RUN record, start the sender (online)."""
+        s = self._settings
+        self._writer = RecordWriter(s.sync_file)
+        self._write(
+            [
+                kinds.RUN,
+                {
+                    "run_id": self._id,
+                    "entity": self._entity,
+                    "project": self._project,
+                    "name": self._name,
+                    "notes": self._notes,
+                    "tags": list(self._tags),
+                    "group": self._group,
+                    "job_type": self._job_type,
+                    "sweep_id": self._sweep_id,
+                    "config": self._config.as_dict(),
+                    "start_time": self._start_time,
+                    "starting_step": self._starting_step,
+                    "mode": s.mode,
+                    "metadata": self._metadata,
+                    "label": s.x_label,
+                },
+            ]
+        )
+        os.register_at_fork(after_in_child=self._after_fork_in_child)
+        if s.mode in ("online", "shared"):
+            from trackline.sender.sender import Sender
+            from trackline.storage import open_store
+
+            url = s.store_url
+            self._sender = Sender(
+                s.sync_file,
+                lambda: open_store(url),
+                heartbeat_seconds=s.heartbeat_seconds,
+                fsync=self._writer.sync,
+                fsync_seconds=s.fsync_seconds,
+            )
+            self._sender.start()
+
+    def _after_fork_in_child(self) -> None:
+        # A forked child (DataLoader worker, multiprocessing) must never write the
+        # parent's log: the child's copy of the run goes quiet.
+        if self._writer is not None and os.getpid() != self._pid:
+            self._writer.abandon()
+            self._writer = None
+            self._sender = None
+            self._finished = True
+
+    def _write(self, record: list[Any]) -> int:
+        writer = self._writer
+        if writer is None:
+            raise UsageError("this run has no record log (it was finished, or this is a forked child)")
+        try:
+            payload = self._encode(record)
+        except Exception:
+            payload = codec.encode(values.json_friendly(record))
+        return writer.append(payload)
+
+    def _warn(self, text: str, once_key: str | None = None) -> None:
+        self._printer.warn(text, once_key=None if once_key is None else f"{self._id}:{once_key}")
+
+    def _check_open(self, method: str) -> None:
+        if self._finished:
+            raise UsageError(check_finished_message(self._id, method))
+
+    # -- log ---------------------------------------------------------------------------
+
+    def log(self, data: dict[str, Any], step: int | None = None, commit: bool | None = None) -> None:
+        """Log a dict of values to the run's history (W&B's step and commit rules).
+
+        ``log(d)`` writes a row at the current step and advances it; ``commit=False``
+        keeps adding to the current row; ``step=s`` moves to step ``s``. A step lower
+        than the current one is kept at that step (W&B drops it), with one warning.
+        """
+        if self._finished:
+            raise UsageError(check_finished_message(self._id, "log"))
+        if type(data) is not dict:
+            if not isinstance(data, Mapping):
+                raise TypeError("trackline.log must be passed a dictionary")
+            data = dict(data)
+        for key in data:
+            if type(key) is not str:
+                raise TypeError("Key values passed to `trackline.log` must be strings.")
+        if step is not None and type(step) is not int:
+            step = self._coerce_step(step)
+        if commit is not None and type(commit) is not bool:
+            commit = bool(commit)
+        ts = time.time()
+        if step is not None and step < self._step:
+            self._late_step(step)
+        try:
+            payload = self._encode((_HISTORY, data, step, commit, ts))
+        except Exception:
+            data = values.clean(data, self._encode, self._warn_key)
+            payload = self._encode((_HISTORY, data, step, commit, ts))
+        writer = self._writer
+        if writer is None:
+            raise UsageError(check_finished_message(self._id, "log"))
+        writer.append(payload)
+        if step is None and commit is None:
+            self._step += 1
+        else:
+            self._step = step_rules.plan_log(self._step, step, commit).new_cur
+
+    def _coerce_step(self, step: Any) -> int:
+        if isinstance(step, bool):
+            raise TypeError(f"step must be an int, got bool {step!r}")
+        try:
+            import numbers
+
+            if isinstance(step, numbers.Integral):
+                return int(step)
+            if isinstance(step, float) and step.is_integer():
+                return int(step)
+            if hasattr(step, "item"):
+                return self._coerce_step(step.item())
+        except (TypeError, ValueError):
+            pass
+        raise TypeError(f"step must be an int, got {type(step).__name__} {step!r}")
+
+    def _late_step(self, step: int) -> None:
+        if self._strict_steps:
+            raise StepOrderError(
+                f"Tried to log to step {step} that is less than the current step {self._step} "
+                "(Settings(strict_steps=True)); pass a step >= run.step or drop strict_steps"
+            )
+        self._late_steps += 1
+        if not self._late_warned:
+            self._late_warned = True
+            self._printer.warn(step_rules.late_step_message(step, self._step))
+
+    def _warn_key(self, key: str, text: str) -> None:
+        self._warn(text, once_key=f"log:{key}")
+
+    # -- config / summary ----------------------------------------------------------------
+
+    def _config_changed(self, changed: dict[str, Any]) -> None:
+        if self._writer is not None:
+            self._write([kinds.CONFIG, changed, []])
+
+    def _flush_to_handler(self) -> Any:
+        """Wait until every record written so far is applied; return the handler."""
+        writer = self._writer
+        seq = writer.seq if writer is not None else 0
+        if self._sender is not None:
+            if not self._sender.wait_for(seq, timeout=60.0):
+                self._warn("the store did not catch up within 60 s; summary may be incomplete",
+                           once_key="summary-timeout")
+            pump = self._sender.pump
+            return None if pump is None else pump.handler
+        if self._pump is None and writer is not None:
+            from trackline.sender.sender import Pump
+
+            self._pump = Pump(writer.path, store=None)
+        if self._pump is None:
+            return None
+        while self._pump.pump():
+            pass
+        return self._pump.handler
+
+    def _read_summary(self) -> dict[str, Any]:
+        if self._final_summary is not None:
+            return self._final_summary
+        handler = self._flush_to_handler()
+        if handler is None:
+            return {}
+        lock = self._sender.pump.lock if (self._sender and self._sender.pump) else None
+        if lock is None:
+            return copy.deepcopy(handler.summary)
+        with lock:
+            return copy.deepcopy(handler.summary)
+
+    def _write_summary(self, updates: list[tuple[list[str], Any]], removes: list[list[str]]) -> None:
+        self._check_open("summary")
+        clean_updates: list[list[Any]] = []
+        for path, value in updates:
+            try:
+                _encode_summary(value)
+                clean_updates.append([path, value])
+            except Exception as exc:
+                self._warn(f"Dropped summary key {'.'.join(path)!r}: {exc}")
+        if clean_updates or removes:
+            record = [kinds.SUMMARY, clean_updates, removes]
+            writer = self._writer
+            if writer is None:
+                raise UsageError(check_finished_message(self._id, "summary"))
+            writer.append(_encode_summary(record))
+
+    # -- define_metric -------------------------------------------------------------------
+
+    def define_metric(
+        self,
+        name: str,
+        step_metric: str | Metric | None = None,
+        step_sync: bool | None = None,
+        hidden: bool | None = None,
+        summary: str | None = None,
+        goal: str | None = None,
+        overwrite: bool | None = None,
+    ) -> Metric:
+        """Customise a metric: its x-axis (``step_metric``), summary aggregates, goal."""
+        self._check_open("define_metric")
+        definition, warnings = build_definition(name, step_metric, step_sync, hidden, summary, goal, overwrite)
+        for w in warnings:
+            self._warn(w, once_key=w)
+        sm = definition["step_metric"]
+        if sm and sm not in self._metrics:
+            self._write([kinds.METRIC, {"name": sm, "summary": [], "overwrite": False}])
+            self._metrics[sm] = Metric(sm)
+        self._write([kinds.METRIC, definition])
+        metric = Metric(
+            definition["name"],
+            step_metric=sm,
+            step_sync=definition["step_sync"],
+            hidden=definition["hidden"],
+            summary=tuple(definition["summary"]) or None,
+            goal=definition["goal"],
+        )
+        self._metrics[definition["name"]] = metric
+        return metric
+
+    # -- finish --------------------------------------------------------------------------
+
+    def finish(self, exit_code: int | None = None, quiet: bool | None = None) -> None:
+        """End the run: flush everything, record its state, print the summary.
+
+        ``exit_code`` 0 (or None) marks the run finished, anything else failed.
+        """
+        if quiet is not None:
+            self._warn("finish(quiet=...) is deprecated; use Settings(quiet=True)", once_key="quiet")
+        self._finish(exit_code)
+
+    def _finish(self, exit_code: int | None = None, state: str | None = None, reason: str | None = None) -> None:
+        with self._finish_lock:
+            if self._finished:
+                return
+            self._finished = True
+        from trackline.sdk import lifecycle
+
+        code = exit_code or 0
+        if state is None:
+            state = "finished" if code == 0 else "failed"
+        if reason is None and state == "failed":
+            reason = f"exit code {code}"
+        self._exit_code = code
+        self._state = state
+        writer = self._writer
+        if writer is not None:
+            seq = writer.append(
+                codec.encode([kinds.EXIT, {"exit_code": code, "state": state, "reason": reason, "ts": time.time()}])
+            )
+            writer.close()
+            if self._sender is not None:
+                self._sender.stop_after(seq)
+                done = self._sender.wait_for(seq, timeout=self._settings.finish_timeout or None)
+                if not done:
+                    err = self._sender.error
+                    self._printer.warn(
+                        "the store did not take every record in time"
+                        + (f" ({err})" if err else "")
+                        + f"; nothing is lost: run `trackline sync {self._settings.sync_dir}`"
+                    )
+                    if self._settings.finish_timeout_raises:
+                        raise TimeoutError("Timed out finishing run.")
+        handler = self._flush_to_handler_after_exit()
+        if handler is not None:
+            self._final_summary = copy.deepcopy(handler.summary)
+        if code == 0:
+            lifecycle.remove_resume_file(self._settings)
+        self._print_footer(handler)
+        lifecycle.run_finished(self)
+
+    def _flush_to_handler_after_exit(self) -> Any:
+        if self._sender is not None:
+            pump = self._sender.pump
+            return None if pump is None else pump.handler
+        if self._writer is None:
+            return None
+        if self._pump is None:
+            from trackline.sender.sender import Pump
+
+            self._pump = Pump(self._writer.path, store=None)
+        while self._pump.pump():
+            pass
+        self._pump.close()
+        return self._pump.handler
+
+    def _print_footer(self, handler: Any) -> None:
+        p = self._printer
+        if p.silent:
+            return
+        if handler is not None and not self._settings.quiet:
+            try:
+                text = footer_panels(
+                    handler.sparkline_series(),
+                    handler.summary,
+                    self._settings.max_end_of_run_history_metrics,
+                    self._settings.max_end_of_run_summary_metrics,
+                )
+            except Exception:  # printing must never break finish
+                text = ""
+            if text:
+                p.info(text)
+        if self._late_steps:
+            p.info(f"{self._late_steps} log() call(s) used a step lower than the current one; their data was kept.")
+        s = self._settings
+        if s.mode == "offline":
+            p.info(f"You can add this run to the store by running:\ntrackline sync {s.sync_dir}")
+        else:
+            p.info(f"🚀 View run {self._name} at: {self.url}")
+            p.info("   (start the UI with `trackline ui`)", essential=False)
+        logs = s.log_dir
+        cwd = os.getcwd()
+        if logs.startswith(cwd + os.sep):
+            logs = "." + logs[len(cwd) :]
+        p.info(f"Find logs at: {logs}", essential=False)
+
+    # -- context manager -----------------------------------------------------------------
+
+    def __enter__(self) -> Run:
+        return self
+
+    def __exit__(self, exc_type: Any, exc: Any, tb: Any) -> bool:
+        from trackline.sdk import lifecycle
+
+        if exc_type is None:
+            self._finish(0)
+        else:
+            state, reason = lifecycle.state_for_exception(exc_type, exc)
+            self._finish(1, state=state, reason=reason)
+        return False
+
+    # -- properties ----------------------------------------------------------------------
+
+    @property
+    def settings(self) -> Settings:
+        """A copy of the run's (frozen) settings."""
+        return self._settings.copy()
+
+    @property
+    def dir(self) -> str:
+        """The folder of the run's files (``<sync_dir>/files``)."""
+        return self._settings.files_dir
+
+    @property
+    def sync_dir(self) -> str:
+        return self._settings.sync_dir
+
+    @property
+    def config(self) -> Config:
+        return self._config
+
+    @property
+    def config_static(self) -> ConfigStatic:
+        return ConfigStatic(self._config.as_dict())
+
+    @property
+    def id(self) -> str:
+        return self._id
+
+    @property
+    def name(self) -> str | None:
+        return self._name
+
+    @name.setter
+    def name(self, value: str) -> None:
+        self._check_open("name")
+        self._name = str(value)
+        self._write([kinds.RUN_UPDATE, {"name": self._name}])
+
+    @property
+    def notes(self) -> str | None:
+        return self._notes
+
+    @notes.setter
+    def notes(self, value: str) -> None:
+        self._check_open("notes")
+        self._notes = str(value)
+        self._write([kinds.RUN_UPDATE, {"notes": self._notes}])
+
+    @property
+    def tags(self) -> tuple[str, ...]:
+        return self._tags
+
+    @tags.setter
+    def tags(self, value: Sequence[str]) -> None:
+        self._check_open("tags")
+        try:
+            tags = validate_tags(value)
+        except ValueError as exc:
+            self._warn(f"Invalid tag detected: {exc} Tags not updated.")
+            return
+        self._tags = tags
+        self._write([kinds.RUN_UPDATE, {"tags": list(tags)}])
+
+    @property
+    def sweep_id(self) -> str | None:
+        return self._sweep_id
+
+    @property
+    def path(self) -> str:
+        return "/".join(p for p in (self._entity, self._project, self._id) if p)
+
+    @property
+    def start_time(self) -> float:
+        return self._start_time
+
+    @property
+    def starting_step(self) -> int:
+        return self._starting_step
+
+    @property
+    def step(self) -> int:
+        """The step the next ``log()`` will use."""
+        if self._settings.mode == "shared":
+            raise UsageError("Cannot read the step in shared mode")
+        return self._step
+
+    @property
+    def resumed(self) -> bool:
+        return self._resumed
+
+    @property
+    def offline(self) -> bool:
+        return self._settings.mode == "offline"
+
+    @property
+    def disabled(self) -> bool:
+        return False
+
+    @property
+    def group(self) -> str:
+        return self._group
+
+    @property
+    def job_type(self) -> str:
+        return self._job_type
+
+    @property
+    def entity(self) -> str:
+        return self._entity
+
+    @property
+    def project(self) -> str:
+        return self._project
+
+    def project_name(self) -> str:
+        return self._project
+
+    def _offline_url(self) -> None:
+        self._warn("URL not available in offline run", once_key="offline-url")
+
+    @property
+    def project_url(self) -> str | None:
+        url = self._settings.project_url
+        if url is None:
+            self._offline_url()
+        return url
+
+    @property
+    def url(self) -> str | None:
+        url = self._settings.run_url
+        if url is None:
+            self._offline_url()
+        return url
+
+    @property
+    def sweep_url(self) -> str | None:
+        url = self._settings.sweep_url
+        if url is None:
+            self._offline_url()
+        return url
+
+    def get_url(self) -> str | None:
+        return self.url
+
+    def get_project_url(self) -> str | None:
+        return self.project_url
+
+    def get_sweep_url(self) -> str | None:
+        return self.sweep_url
+
+    @property
+    def late_steps(self) -> int:
+        """How many ``log(step=s)`` calls used a step lower than the current one."""
+        return self._late_steps
+
+    def __repr__(self) -> str:
+        return f"<Run {self.path} ({self._state})>"
+
+    def __deepcopy__(self, memo: dict[int, Any]) -> Run:
+        return self
+
+    def __copy__(self) -> Run:
+        return self

@@ -1,0 +1,202 @@
+"""The sender: tails a run's record log, replays it through the handler, writes the store.
+
+The same :class:`Pump` serves three callers:
+
+* the live sender thread of an online run (``Sender``), which polls the log file,
+  so a slow or locked store makes records wait on disk, never in memory;
+* ``trackline sync``, which pumps a finished or crashed log to its end;
+* an offline run, which pumps on demand (no store) to answer ``run.summary``.
+
+Replay is idempotent: the store records, per stream, the last sequence number it
+applied; records up to it are replayed through the handler (to rebuild its state)
+without being written again.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+from trackline.records import codec, kinds
+from trackline.records.frames import RecordReader
+from trackline.runstate.handler import RunHandler
+
+if TYPE_CHECKING:
+    from trackline.storage.base import RunKey, StreamWriter
+    from trackline.storage.sql.store import SQLStore
+
+log = logging.getLogger("trackline.sender")
+
+# Between batches the sender yields the GIL so the training thread's log() calls
+# are not held up behind a long replay.
+_YIELD_EVERY = 256
+
+
+class Pump:
+    """Reads new frames from a record log and applies them (to the store, if any)."""
+
+    def __init__(self, log_path: str, store: SQLStore | None = None) -> None:
+        self.log_path = log_path
+        self.reader = RecordReader(log_path)
+        self.handler = RunHandler(self.reader.stream_id)
+        self.store = store
+        self.writer: StreamWriter | None = None
+        self.key: RunKey | None = None
+        self.applied_seq = 0  # last seq applied to the handler
+        self.stored_seq = 0  # last seq durable in the store
+        self.records_total = 0
+        self.points_total = 0
+        self.lock = threading.RLock()
+
+    def close(self) -> None:
+        self.reader.close()
+
+    def pump(self, max_bytes: int = 4 << 20) -> int:
+        """Apply what is available (about ``max_bytes`` of frames); returns frames applied."""
+        with self.lock:
+            frames = self.reader.poll(max_bytes)
+            if not frames:
+                return 0
+            handler = self.handler
+            decode = codec.decode
+            for i, frame in enumerate(frames):
+                record = decode(frame.payload)
+                if self.key is None and record[0] == kinds.RUN:
+                    self._start(record[1])
+                handler.apply(frame.seq, record)
+                if self.writer is not None and frame.seq == self.writer.applied_seq:
+                    handler.take()  # already in the store: rebuilt state only
+                if i % _YIELD_EVERY == _YIELD_EVERY - 1:
+                    time.sleep(0)
+            self.applied_seq = frames[-1].seq
+            self.records_total += len(frames)
+            self.flush_changes()
+            return len(frames)
+
+    def flush_changes(self) -> None:
+        with self.lock:
+            changes = self.handler.take()
+            self.points_total += changes.point_count()
+            if self.writer is not None and not changes.empty:
+                if changes.last_seq > self.writer.applied_seq:
+                    self.writer.apply(changes)
+                self.stored_seq = self.writer.applied_seq
+            elif self.writer is None:
+                self.stored_seq = self.applied_seq
+
+    def _start(self, run: dict[str, Any]) -> None:
+        from trackline.storage.base import RunKey
+
+        self.key = RunKey(run["entity"], run["project"], run["run_id"])
+        if self.store is not None:
+            self.writer = self.store.stream_writer(self.key, self.reader.stream_id)
+
+    def end_of_log(self, ts: float | None = None) -> None:
+        """The writer is gone without an exit record: flush what is pending, mark crashed.
+
+        The change is written under the virtual sequence number ``last + 1``, so
+        syncing the same crashed log again finds it applied and writes nothing.
+        """
+        with self.lock:
+            if self.handler.exit is not None or self.key is None:
+                return
+            self.handler.end_of_log("crashed", ts)
+            ch = self.handler.take()
+            ch.first_seq = ch.last_seq = self.applied_seq + 1
+            if self.writer is not None:
+                self.writer.apply(ch)
+                self.stored_seq = self.writer.applied_seq
+
+
+class Sender(threading.Thread):
+    """The live sender thread of an online run."""
+
+    def __init__(
+        self,
+        log_path: str,
+        store_factory: Callable[[], SQLStore],
+        heartbeat_seconds: float = 10.0,
+        fsync: Callable[[], None] | None = None,
+        fsync_seconds: float = 2.0,
+        poll_seconds: float = 0.05,
+    ) -> None:
+        super().__init__(name="trackline-sender", daemon=True)
+        self.log_path = log_path
+        self._store_factory = store_factory
+        self.heartbeat_seconds = heartbeat_seconds
+        self.fsync = fsync
+        self.fsync_seconds = fsync_seconds
+        self.poll_seconds = poll_seconds
+        self.pump: Pump | None = None
+        self.error: BaseException | None = None
+        self._wake = threading.Event()
+        self._stop_at: int | None = None
+        self._progress = threading.Condition()
+        self._ready = threading.Event()
+
+    def wake(self) -> None:
+        self._wake.set()
+
+    def stop_after(self, seq: int) -> None:
+        """Finish once everything up to ``seq`` is in the store."""
+        self._stop_at = seq
+        self._wake.set()
+
+    def wait_for(self, seq: int, timeout: float | None) -> bool:
+        """Block until the store holds every record up to ``seq`` (or the sender failed)."""
+        deadline = None if timeout is None else time.monotonic() + timeout
+        self._wake.set()
+        with self._progress:
+            while True:
+                pump = self.pump
+                if pump is not None and pump.stored_seq >= seq:
+                    return True
+                if self.error is not None or (not self.is_alive() and self._ready.is_set()):
+                    return False
+                remaining = None if deadline is None else deadline - time.monotonic()
+                if remaining is not None and remaining <= 0:
+                    return False
+                self._progress.wait(0.05 if remaining is None else min(remaining, 0.05))
+
+    def run(self) -> None:
+        try:
+            store = self._store_factory()
+            self.pump = Pump(self.log_path, store)
+        except BaseException as exc:  # the store could not be opened: the log keeps everything
+            self.error = exc
+            log.warning("trackline: could not open the store (%s); data stays in %s", exc, self.log_path)
+            self._ready.set()
+            with self._progress:
+                self._progress.notify_all()
+            return
+        self._ready.set()
+        pump = self.pump
+        last_beat = last_sync = time.monotonic()
+        try:
+            while True:
+                n = pump.pump()
+                with self._progress:
+                    self._progress.notify_all()
+                now = time.monotonic()
+                if self.fsync is not None and now - last_sync >= self.fsync_seconds:
+                    self.fsync()
+                    last_sync = now
+                if pump.writer is not None and now - last_beat >= self.heartbeat_seconds:
+                    pump.writer.heartbeat(time.time())
+                    last_beat = now
+                if n:
+                    continue
+                if self._stop_at is not None and pump.applied_seq >= self._stop_at:
+                    break
+                self._wake.wait(self.poll_seconds)
+                self._wake.clear()
+        except BaseException as exc:
+            self.error = exc
+            log.warning("trackline: sender stopped (%s); data is safe in %s", exc, self.log_path)
+        finally:
+            pump.close()
+            with self._progress:
+                self._progress.notify_all()

@@ -1,0 +1,96 @@
+"""Columnar chunks of numeric history: how points are laid out on disk.
+
+One chunk holds up to ``CHUNK_POINTS`` points of one metric of one run (from one
+record stream) as two arrays. Measured against the per-point table alternative
+(``benchmarks/store_layout.py``), chunks ingest ~4x faster and take ~8 bytes per
+point instead of ~40:
+
+* values are stored in the narrowest dtype that holds them exactly: ``i4``/``i8``
+  for integers, ``f4`` when every value round-trips through float32, else ``f8``;
+* steps are not stored at all when they are ``step_min, step_min + 1, ...``
+  (the common case); otherwise they are zlib-compressed int64 deltas.
+
+Points inside a chunk keep arrival order; a step may repeat (a late write), and
+readers keep the last value per step.
+"""
+
+from __future__ import annotations
+
+import zlib
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+CHUNK_POINTS = 2048
+_I4 = (-(1 << 31), (1 << 31) - 1)
+
+
+@dataclass
+class EncodedChunk:
+    step_min: int
+    step_max: int
+    n: int
+    dtype: str
+    steps: bytes | None
+    values: bytes
+
+
+def encode(steps: list[int], values: list[Any]) -> EncodedChunk:
+    s = np.asarray(steps, dtype=np.int64)
+    v = np.asarray(values)
+    if v.dtype.kind in "iu":
+        lo, hi = int(v.min()), int(v.max())
+        dtype = "i4" if _I4[0] <= lo and hi <= _I4[1] else "i8"
+    else:
+        v = v.astype(np.float64)
+        v32 = v.astype(np.float32)
+        with np.errstate(over="ignore", invalid="ignore"):
+            exact = np.array_equal(v32.astype(np.float64), v, equal_nan=True)
+        dtype = "f4" if exact else "f8"
+    vbytes = v.astype(dtype).tobytes()
+    n = len(s)
+    step_min, step_max = int(s.min()), int(s.max())
+    contiguous = int(s[0]) == step_min and step_max - step_min == n - 1
+    if contiguous and n > 1:
+        contiguous = bool(np.all(np.diff(s) == 1))
+    sbytes = None if contiguous else zlib.compress(np.diff(s, prepend=0).tobytes(), 1)
+    return EncodedChunk(step_min, step_max, n, dtype, sbytes, vbytes)
+
+
+def decode(step_min: int, n: int, dtype: str, steps: bytes | None, values: bytes) -> tuple[np.ndarray, np.ndarray]:
+    """Return (steps int64, values float64 or int64) for one stored chunk."""
+    if steps is None:
+        s = np.arange(step_min, step_min + n, dtype=np.int64)
+    else:
+        s = np.cumsum(np.frombuffer(zlib.decompress(steps), dtype=np.int64))
+    v = np.frombuffer(values, dtype=dtype)
+    v = v.astype(np.int64) if dtype[0] == "i" else v.astype(np.float64)
+    return s, v
+
+
+def decode_lists(step_min: int, n: int, dtype: str, steps: bytes | None, values: bytes) -> tuple[list[int], list[Any]]:
+    s, v = decode(step_min, n, dtype, steps, values)
+    return s.tolist(), v.tolist()
+
+
+def merge_series(parts: list[tuple[np.ndarray, np.ndarray]]) -> tuple[np.ndarray, np.ndarray]:
+    """Concatenate chunks in write order; keep the last value written for each step."""
+    if not parts:
+        return np.empty(0, np.int64), np.empty(0, np.float64)
+    if len(parts) == 1:
+        s, v = parts[0]
+    else:
+        s = np.concatenate([p[0] for p in parts])
+        kinds = {p[1].dtype.kind for p in parts}
+        v = np.concatenate([p[1] for p in parts]) if len(kinds) == 1 else np.concatenate(
+            [p[1].astype(np.float64) for p in parts]
+        )
+    if len(s) < 2 or bool(np.all(s[1:] > s[:-1])):
+        return s, v
+    # Out of order or repeated steps: stable sort, then keep the last write per step.
+    order = np.argsort(s, kind="stable")
+    s, v = s[order], v[order]
+    last = np.ones(len(s), dtype=bool)
+    last[:-1] = s[1:] != s[:-1]
+    return s[last], v[last]

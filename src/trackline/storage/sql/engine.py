@@ -1,0 +1,104 @@
+"""Engines for the SQL store, and the write-transaction discipline.
+
+SQLite: WAL mode, one ``BEGIN IMMEDIATE`` transaction per batch (so writers queue
+on the database lock instead of failing half-way), a long busy timeout, and a retry
+loop on top, so several processes writing into one file never see "database is
+locked". Readers use plain deferred transactions and never block writers.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import random
+import time
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+from sqlalchemy import Engine, create_engine, event
+from sqlalchemy.engine import Connection
+from sqlalchemy.exc import OperationalError
+
+from trackline.storage import jsonvalues
+
+log = logging.getLogger("trackline.store")
+T = TypeVar("T")
+
+BUSY_TIMEOUT_MS = 60_000
+_WRITE = "trackline_write"
+
+
+def sqlite_path(url: str) -> str:
+    """``sqlite:///relative`` / ``sqlite:////abs`` / a plain path -> a filesystem path."""
+    if url.startswith("sqlite:///"):
+        return url[len("sqlite:///") :]
+    return url
+
+
+def make_engine(url: str) -> Engine:
+    if url.startswith("sqlite"):
+        path = sqlite_path(url)
+        if path not in ("", ":memory:"):
+            os.makedirs(os.path.dirname(os.path.abspath(path)) or ".", exist_ok=True)
+        engine = create_engine(
+            f"sqlite:///{path}",
+            json_serializer=jsonvalues.dumps,
+            json_deserializer=jsonvalues.loads,
+        )
+
+        @event.listens_for(engine, "connect")
+        def _on_connect(dbapi_conn: Any, _record: Any) -> None:
+            dbapi_conn.isolation_level = None  # transactions are begun below, explicitly
+            cur = dbapi_conn.cursor()
+            cur.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
+            cur.execute("PRAGMA journal_mode=WAL")
+            cur.execute("PRAGMA synchronous=NORMAL")
+            cur.execute("PRAGMA foreign_keys=ON")
+            cur.close()
+
+        @event.listens_for(engine, "begin")
+        def _on_begin(conn: Connection) -> None:
+            write = conn.get_execution_options().get(_WRITE)
+            conn.exec_driver_sql("BEGIN IMMEDIATE" if write else "BEGIN")
+
+        return engine
+    if url.startswith(("postgresql", "postgres")):
+        pg_url = url.replace("postgres://", "postgresql://", 1)
+        if pg_url.startswith("postgresql://"):
+            pg_url = "postgresql+psycopg://" + pg_url[len("postgresql://") :]
+        return create_engine(
+            pg_url,
+            json_serializer=jsonvalues.dumps,
+            json_deserializer=jsonvalues.loads,
+            pool_pre_ping=True,
+        )
+    raise ValueError(
+        f"unsupported store URL {url!r}: use sqlite:///path/to/trackline.db or postgresql://..."
+    )
+
+
+def _is_lock_error(exc: OperationalError) -> bool:
+    text = str(exc.orig).lower() if exc.orig is not None else str(exc).lower()
+    return "locked" in text or "busy" in text or "deadlock" in text or "serialize" in text
+
+
+def write_transaction(engine: Engine, fn: Callable[[Connection], T], attempts: int = 50) -> T:
+    """Run ``fn`` in one write transaction, retrying when another writer holds the lock."""
+    delay = 0.005
+    for attempt in range(attempts):
+        try:
+            with engine.connect() as conn:
+                conn = conn.execution_options(**{_WRITE: True})
+                with conn.begin():
+                    return fn(conn)
+        except OperationalError as exc:
+            if not _is_lock_error(exc) or attempt == attempts - 1:
+                raise
+            log.debug("store busy (attempt %d): %s", attempt + 1, exc)
+            time.sleep(delay * (1 + random.random()))
+            delay = min(delay * 2, 1.0)
+    raise AssertionError("unreachable")
+
+
+def read_connection(engine: Engine) -> Connection:
+    return engine.connect()

@@ -1,0 +1,74 @@
+"""Bring a store's schema to the current Alembic head.
+
+Opening a store that is already current costs one query: Alembic itself is imported
+only when a migration has to run. Concurrent first opens are serialised with a lock
+(a file lock next to a SQLite database, an advisory lock on PostgreSQL).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+from collections.abc import Iterator
+
+from sqlalchemy import Engine, text
+from sqlalchemy.exc import DBAPIError
+
+from trackline.storage.sql.engine import sqlite_path
+
+HEAD_REVISION = "0001"
+MIGRATIONS_DIR = os.path.join(os.path.dirname(__file__), "migrations")
+_PG_LOCK_ID = 0x7472_616B  # "trak"
+
+
+def current_revision(engine: Engine) -> str | None:
+    try:
+        with engine.connect() as conn:
+            return conn.execute(text("SELECT version_num FROM alembic_version")).scalar()
+    except DBAPIError:
+        return None
+
+
+@contextlib.contextmanager
+def _migration_lock(engine: Engine) -> Iterator[None]:
+    if engine.dialect.name == "sqlite":
+        path = sqlite_path(str(engine.url))
+        if path in ("", ":memory:"):
+            yield
+            return
+        import fcntl
+
+        with open(path + ".migrate-lock", "a+") as f:
+            fcntl.flock(f, fcntl.LOCK_EX)
+            try:
+                yield
+            finally:
+                fcntl.flock(f, fcntl.LOCK_UN)
+    else:
+        with engine.connect() as conn:
+            conn.execute(text("SELECT pg_advisory_lock(:k)"), {"k": _PG_LOCK_ID})
+            conn.commit()
+            try:
+                yield
+            finally:
+                conn.execute(text("SELECT pg_advisory_unlock(:k)"), {"k": _PG_LOCK_ID})
+                conn.commit()
+
+
+def upgrade(engine: Engine, revision: str = "head") -> None:
+    from alembic import command
+    from alembic.config import Config
+
+    cfg = Config()
+    cfg.set_main_option("script_location", MIGRATIONS_DIR)
+    with engine.begin() as conn:
+        cfg.attributes["connection"] = conn
+        command.upgrade(cfg, revision)
+
+
+def ensure_schema(engine: Engine) -> None:
+    if current_revision(engine) == HEAD_REVISION:
+        return
+    with _migration_lock(engine):
+        if current_revision(engine) != HEAD_REVISION:
+            upgrade(engine)

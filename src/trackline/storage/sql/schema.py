@@ -1,0 +1,139 @@
+"""The SQL schema of the store (SQLAlchemy Core), shared by SQLite and PostgreSQL.
+
+Changes to these tables go with an Alembic revision in ``migrations/versions``;
+``tests/unit/storage/test_migrations.py`` checks that the migrations build exactly
+this schema.
+
+* ``runs`` carries config and summary as JSON, so listings, filters and sorts never
+  touch history (MLflow's ``latest_metrics`` idea, with the summary as the table).
+* ``history_chunks`` holds numeric history as columnar chunks (``storage/chunks.py``),
+  keyed by stream so several writers to one run never rewrite each other's rows.
+* ``history_values`` holds every non-numeric history value (text, bools, media refs).
+* ``run_streams`` records, per record log, the last sequence number applied: the
+  idempotence of ingest.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Column,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    MetaData,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.dialects.postgresql import JSONB
+
+metadata = MetaData()
+
+JSONType = JSON().with_variant(JSONB(), "postgresql")
+
+projects = Table(
+    "projects",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("entity", String(128), nullable=False),
+    Column("name", String(128), nullable=False),
+    Column("created_at", Float, nullable=False),
+    UniqueConstraint("entity", "name", name="uq_projects_entity_name"),
+)
+
+runs = Table(
+    "runs",
+    metadata,
+    Column("pk", Integer, primary_key=True),
+    Column("project_id", Integer, ForeignKey("projects.id", ondelete="CASCADE"), nullable=False),
+    Column("run_id", String(128), nullable=False),
+    Column("name", Text),
+    Column("notes", Text),
+    Column("tags", JSONType),
+    Column("group", Text),
+    Column("job_type", Text),
+    Column("state", String(16), nullable=False),
+    Column("exit_code", Integer),
+    Column("reason", Text),
+    Column("created_at", Float, nullable=False),
+    Column("updated_at", Float, nullable=False),
+    Column("heartbeat_at", Float),
+    Column("finished_at", Float),
+    Column("runtime", Float),
+    Column("host", Text),
+    Column("pid", Integer),
+    Column("sweep_id", String(128)),
+    Column("config", JSONType),
+    Column("summary", JSONType),
+    Column("metadata", JSONType),
+    Column("starting_step", BigInteger),
+    Column("last_step", BigInteger),
+    Column("history_rows", BigInteger, nullable=False, default=0),
+    UniqueConstraint("project_id", "run_id", name="uq_runs_project_run"),
+)
+Index("ix_runs_project_created", runs.c.project_id, runs.c.created_at)
+
+run_streams = Table(
+    "run_streams",
+    metadata,
+    Column("pk", Integer, primary_key=True),
+    Column("run_pk", Integer, ForeignKey("runs.pk", ondelete="CASCADE"), nullable=False),
+    Column("stream_id", LargeBinary(16), nullable=False),
+    Column("applied_seq", BigInteger, nullable=False),
+    Column("created_at", Float, nullable=False),
+    UniqueConstraint("run_pk", "stream_id", name="uq_run_streams_run_stream"),
+)
+
+metric_keys = Table(
+    "metric_keys",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("name", Text, nullable=False, unique=True),
+)
+
+run_keys = Table(
+    "run_keys",
+    metadata,
+    Column("run_pk", Integer, ForeignKey("runs.pk", ondelete="CASCADE"), primary_key=True),
+    Column("key_id", Integer, ForeignKey("metric_keys.id"), primary_key=True),
+    sqlite_with_rowid=False,
+)
+
+metric_defs = Table(
+    "metric_defs",
+    metadata,
+    Column("run_pk", Integer, ForeignKey("runs.pk", ondelete="CASCADE"), primary_key=True),
+    Column("name", Text, primary_key=True),
+    Column("definition", JSONType, nullable=False),
+)
+
+history_chunks = Table(
+    "history_chunks",
+    metadata,
+    Column("run_pk", Integer, ForeignKey("runs.pk", ondelete="CASCADE"), primary_key=True),
+    Column("key_id", Integer, primary_key=True),
+    Column("stream_pk", Integer, primary_key=True),
+    Column("chunk_no", Integer, primary_key=True),
+    Column("step_min", BigInteger, nullable=False),
+    Column("step_max", BigInteger, nullable=False),
+    Column("n", Integer, nullable=False),
+    Column("dtype", String(2), nullable=False),
+    Column("steps", LargeBinary),
+    Column("vals", LargeBinary, nullable=False),
+)
+Index("ix_history_chunks_range", history_chunks.c.run_pk, history_chunks.c.key_id, history_chunks.c.step_min)
+
+history_values = Table(
+    "history_values",
+    metadata,
+    Column("run_pk", Integer, ForeignKey("runs.pk", ondelete="CASCADE"), primary_key=True),
+    Column("key_id", Integer, primary_key=True),
+    Column("step", BigInteger, primary_key=True),
+    Column("value", JSONType),
+    sqlite_with_rowid=False,
+)

@@ -1,0 +1,572 @@
+"""The SQL store (SQLite embedded, PostgreSQL for teams) over SQLAlchemy Core."""
+
+from __future__ import annotations
+
+import os
+import socket
+import threading
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+from sqlalchemy import Connection, and_, delete, func, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+
+from trackline.runstate.changes import Changes
+from trackline.storage import chunks
+from trackline.storage.base import RunKey
+from trackline.storage.sql import schema as t
+from trackline.storage.sql.engine import make_engine, write_transaction
+from trackline.storage.sql.migrate import ensure_schema
+
+# Run columns a RUN_UPDATE or EXIT record may set.
+_RUN_FIELDS = (
+    "name",
+    "notes",
+    "tags",
+    "group",
+    "job_type",
+    "state",
+    "exit_code",
+    "reason",
+    "finished_at",
+    "runtime",
+    "sweep_id",
+)
+LIVE_STATES = ("running", "preempting")
+
+
+def _insert(conn: Connection, table: Any) -> Any:
+    return (postgresql.insert if conn.dialect.name == "postgresql" else sqlite.insert)(table)
+
+
+def upsert(conn: Connection, table: Any, rows: list[dict[str, Any]], keys: list[str]) -> None:
+    if not rows:
+        return
+    stmt = _insert(conn, table)
+    cols = [c for c in rows[0] if c not in keys]
+    if cols:
+        stmt = stmt.on_conflict_do_update(
+            index_elements=keys, set_={c: stmt.excluded[c] for c in cols}
+        )
+    else:
+        stmt = stmt.on_conflict_do_nothing(index_elements=keys)
+    conn.execute(stmt, rows)
+
+
+def insert_ignore(conn: Connection, table: Any, rows: list[dict[str, Any]]) -> None:
+    if rows:
+        conn.execute(_insert(conn, table).on_conflict_do_nothing(), rows)
+
+
+@dataclass
+class _OpenChunk:
+    chunk_no: int
+    steps: list[int] = field(default_factory=list)
+    values: list[Any] = field(default_factory=list)
+
+
+class SQLStore:
+    """A Store on a SQL database; ``url`` is ``sqlite:///path`` or ``postgresql://...``."""
+
+    def __init__(self, url: str) -> None:
+        self.url = url
+        self.engine = make_engine(url)
+        ensure_schema(self.engine)
+        self._key_ids: dict[str, int] = {}
+        self._key_names: dict[int, str] = {}
+        self._lock = threading.Lock()
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+    # -- keys --------------------------------------------------------------------------
+
+    def key_ids(self, names: list[str]) -> dict[str, int]:
+        """Intern metric names; new names are committed in their own short transaction."""
+        with self._lock:
+            missing = [n for n in names if n not in self._key_ids]
+        if missing:
+            found: list[Any] = []
+            for i in range(0, len(missing), 500):
+                part = missing[i : i + 500]
+                found += write_transaction(self.engine, lambda c, p=part: _intern(c, p))
+            with self._lock:
+                for name, kid in found:
+                    self._key_ids[name] = kid
+                    self._key_names[kid] = name
+        return {n: self._key_ids[n] for n in names}
+
+    def _lookup_key_ids(self, conn: Connection, names: list[str]) -> dict[str, int]:
+        with self._lock:
+            missing = [n for n in names if n not in self._key_ids]
+        if missing:
+            rows = conn.execute(
+                select(t.metric_keys.c.name, t.metric_keys.c.id).where(
+                    t.metric_keys.c.name.in_(missing)
+                )
+            )
+            with self._lock:
+                for name, kid in rows:
+                    self._key_ids[name] = kid
+                    self._key_names[kid] = name
+        return {n: self._key_ids[n] for n in names if n in self._key_ids}
+
+    # -- write side ----------------------------------------------------------------------
+
+    def stream_writer(self, key: RunKey, stream_id: bytes) -> SQLStreamWriter:
+        return SQLStreamWriter(self, key, stream_id)
+
+    def project_id(self, conn: Connection, entity: str, project: str, now: float) -> int:
+        p = t.projects.c
+        pid = conn.execute(
+            select(p.id).where(and_(p.entity == entity, p.name == project))
+        ).scalar()
+        if pid is None:
+            insert_ignore(conn, t.projects, [{"entity": entity, "name": project, "created_at": now}])
+            pid = conn.execute(
+                select(p.id).where(and_(p.entity == entity, p.name == project))
+            ).scalar_one()
+        return int(pid)
+
+    def find_run_pk(self, conn: Connection, key: RunKey) -> int | None:
+        r, p = t.runs.c, t.projects.c
+        pk = conn.execute(
+            select(r.pk)
+            .join(t.projects, p.id == r.project_id)
+            .where(and_(p.entity == key.entity, p.name == key.project, r.run_id == key.run_id))
+        ).scalar()
+        return None if pk is None else int(pk)
+
+    # -- read side -----------------------------------------------------------------------
+
+    def _run_select(self) -> Any:
+        return select(t.runs, t.projects.c.entity, t.projects.c.name.label("project")).join(
+            t.projects, t.projects.c.id == t.runs.c.project_id
+        )
+
+    def get_run(self, key: RunKey) -> dict[str, Any] | None:
+        r, p = t.runs.c, t.projects.c
+        with self.engine.connect() as conn:
+            row = conn.execute(
+                self._run_select().where(
+                    and_(p.entity == key.entity, p.name == key.project, r.run_id == key.run_id)
+                )
+            ).first()
+        if row is None:
+            return None
+        return self._detect_crash(dict(row._mapping))
+
+    def list_runs(self, entity: str, project: str) -> list[dict[str, Any]]:
+        p = t.projects.c
+        with self.engine.connect() as conn:
+            rows = conn.execute(
+                self._run_select()
+                .where(and_(p.entity == entity, p.name == project))
+                .order_by(t.runs.c.created_at.desc())
+            ).all()
+        return [self._detect_crash(dict(row._mapping)) for row in rows]
+
+    def list_projects(self, entity: str | None = None) -> list[dict[str, Any]]:
+        p, r = t.projects.c, t.runs.c
+        q = (
+            select(p.id, p.entity, p.name, p.created_at, func.count(r.pk).label("run_count"))
+            .select_from(t.projects.outerjoin(t.runs, r.project_id == p.id))
+            .group_by(p.id, p.entity, p.name, p.created_at)
+            .order_by(p.entity, p.name)
+        )
+        if entity is not None:
+            q = q.where(p.entity == entity)
+        with self.engine.connect() as conn:
+            return [dict(row._mapping) for row in conn.execute(q)]
+
+    def run_keys(self, run_pk: int) -> list[str]:
+        k, rk = t.metric_keys.c, t.run_keys.c
+        with self.engine.connect() as conn:
+            rows = conn.execute(
+                select(k.name).join(t.run_keys, rk.key_id == k.id).where(rk.run_pk == run_pk)
+            )
+            return sorted(name for (name,) in rows)
+
+    def metric_defs(self, run_pk: int) -> list[dict[str, Any]]:
+        with self.engine.connect() as conn:
+            rows = conn.execute(
+                select(t.metric_defs.c.definition).where(t.metric_defs.c.run_pk == run_pk)
+            )
+            return [d for (d,) in rows]
+
+    def numeric_history(
+        self, run_pk: int, keys: list[str], min_step: int | None = None, max_step: int | None = None
+    ) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+        c = t.history_chunks.c
+        with self.engine.connect() as conn:
+            ids = self._lookup_key_ids(conn, keys)
+            if not ids:
+                return {}
+            by_id = {v: k for k, v in ids.items()}
+            q = select(c.key_id, c.step_min, c.n, c.dtype, c.steps, c.vals).where(
+                and_(c.run_pk == run_pk, c.key_id.in_(list(by_id)))
+            )
+            if min_step is not None:
+                q = q.where(c.step_max >= min_step)
+            if max_step is not None:
+                q = q.where(c.step_min <= max_step)
+            q = q.order_by(c.key_id, c.stream_pk, c.chunk_no)
+            parts: dict[int, list[tuple[np.ndarray, np.ndarray]]] = {}
+            for kid, step_min, n, dtype, steps, vals in conn.execute(q):
+                parts.setdefault(kid, []).append(chunks.decode(step_min, n, dtype, steps, vals))
+        out: dict[str, tuple[np.ndarray, np.ndarray]] = {}
+        for kid, ps in parts.items():
+            s, v = chunks.merge_series(ps)
+            if min_step is not None or max_step is not None:
+                lo = 0 if min_step is None else int(np.searchsorted(s, min_step, "left"))
+                hi = len(s) if max_step is None else int(np.searchsorted(s, max_step, "right"))
+                s, v = s[lo:hi], v[lo:hi]
+            out[by_id[kid]] = (s, v)
+        return out
+
+    def value_history(
+        self, run_pk: int, keys: list[str], min_step: int | None = None, max_step: int | None = None
+    ) -> dict[str, list[tuple[int, Any]]]:
+        c = t.history_values.c
+        with self.engine.connect() as conn:
+            ids = self._lookup_key_ids(conn, keys)
+            if not ids:
+                return {}
+            by_id = {v: k for k, v in ids.items()}
+            q = select(c.key_id, c.step, c.value).where(
+                and_(c.run_pk == run_pk, c.key_id.in_(list(by_id)))
+            )
+            if min_step is not None:
+                q = q.where(c.step >= min_step)
+            if max_step is not None:
+                q = q.where(c.step <= max_step)
+            out: dict[str, list[tuple[int, Any]]] = {}
+            for kid, step, value in conn.execute(q.order_by(c.key_id, c.step)):
+                out.setdefault(by_id[kid], []).append((int(step), value))
+            return out
+
+    def first_step_at_or_after(self, run_pk: int, keys: list[str], lo: int | None) -> int | None:
+        """The first step >= ``lo`` holding any of ``keys`` (``lo`` itself if a chunk spans it)."""
+        c, hv = t.history_chunks.c, t.history_values.c
+        with self.engine.connect() as conn:
+            ids = list(self._lookup_key_ids(conn, keys).values())
+            if not ids:
+                return None
+            q1 = select(func.min(c.step_min)).where(and_(c.run_pk == run_pk, c.key_id.in_(ids)))
+            q2 = select(func.min(hv.step)).where(and_(hv.run_pk == run_pk, hv.key_id.in_(ids)))
+            if lo is not None:
+                q1 = q1.where(c.step_max >= lo)
+                q2 = q2.where(hv.step >= lo)
+            found = [x for x in (conn.execute(q1).scalar(), conn.execute(q2).scalar()) if x is not None]
+        if not found:
+            return None
+        first = int(min(found))
+        return first if lo is None else max(first, lo)
+
+    def set_run_fields(self, run_pk: int, fields: dict[str, Any]) -> None:
+        fields = {k: v for k, v in fields.items() if k in _RUN_FIELDS or k in ("config", "summary")}
+        fields["updated_at"] = time.time()
+
+        def tx(conn: Connection) -> None:
+            conn.execute(update(t.runs).where(t.runs.c.pk == run_pk).values(**fields))
+
+        write_transaction(self.engine, tx)
+
+    def delete_run(self, run_pk: int) -> None:
+        def tx(conn: Connection) -> None:
+            for table in (t.history_chunks, t.history_values, t.metric_defs, t.run_keys, t.run_streams):
+                conn.execute(delete(table).where(table.c.run_pk == run_pk))
+            conn.execute(delete(t.runs).where(t.runs.c.pk == run_pk))
+
+        write_transaction(self.engine, tx)
+
+    # -- crash detection (lazy: readers mark dead runs, no daemon needed) ----------------
+
+    def _detect_crash(self, run: dict[str, Any]) -> dict[str, Any]:
+        if run["state"] not in LIVE_STATES:
+            return run
+        verdict = _liveness(run)
+        if verdict is None:
+            return run
+        state = "preempted" if run["state"] == "preempting" else "crashed"
+        reason = verdict
+        now = time.time()
+
+        def tx(conn: Connection) -> None:
+            conn.execute(
+                update(t.runs)
+                .where(and_(t.runs.c.pk == run["pk"], t.runs.c.state == run["state"]))
+                .values(state=state, reason=reason, finished_at=run["heartbeat_at"], updated_at=now)
+            )
+
+        write_transaction(self.engine, tx)
+        run.update(state=state, reason=reason, finished_at=run["heartbeat_at"])
+        return run
+
+
+def _intern(conn: Connection, names: list[str]) -> list[Any]:
+    insert_ignore(conn, t.metric_keys, [{"name": n} for n in names])
+    return list(
+        conn.execute(
+            select(t.metric_keys.c.name, t.metric_keys.c.id).where(t.metric_keys.c.name.in_(names))
+        )
+    )
+
+
+def stale_after() -> float:
+    """Seconds without a heartbeat after which a run on another host counts as crashed."""
+    return float(os.environ.get("TRACKLINE_HEARTBEAT_STALE", "300"))
+
+
+def _liveness(run: dict[str, Any]) -> str | None:
+    """None while the run may be alive; else why it is not."""
+    meta = run.get("metadata") or {}
+    hb = run.get("heartbeat_at") or run["created_at"]
+    age = time.time() - hb
+    pid = run.get("pid")
+    if meta.get("host") == socket.gethostname() and pid:
+        if _pid_alive(int(pid), meta.get("pid_start")):
+            return None
+        return f"process {pid} on {meta.get('host')} exited without finishing the run"
+    if age > stale_after():
+        return f"no heartbeat for {int(age)} s"
+    return None
+
+
+def _pid_alive(pid: int, started: float | None) -> bool:
+    try:
+        import psutil
+
+        proc = psutil.Process(pid)
+        if started is not None and abs(proc.create_time() - started) > 1.0:
+            return False  # the pid was reused by another process
+        return proc.status() != psutil.STATUS_ZOMBIE
+    except Exception:
+        return False
+
+
+class SQLStreamWriter:
+    """Applies one record stream's Changes; keeps the stream's open chunk per metric."""
+
+    def __init__(self, store: SQLStore, key: RunKey, stream_id: bytes) -> None:
+        self.store = store
+        self.key = key
+        self.stream_id = stream_id
+        self.run_pk: int | None = None
+        self.stream_pk: int | None = None
+        self.applied_seq = 0
+        self._open: dict[int, _OpenChunk] = {}
+        with store.engine.connect() as conn:
+            self.run_pk = store.find_run_pk(conn, key)
+            if self.run_pk is not None:
+                row = conn.execute(
+                    select(t.run_streams.c.pk, t.run_streams.c.applied_seq).where(
+                        and_(
+                            t.run_streams.c.run_pk == self.run_pk,
+                            t.run_streams.c.stream_id == stream_id,
+                        )
+                    )
+                ).first()
+                if row is not None:
+                    self.stream_pk, self.applied_seq = int(row[0]), int(row[1])
+
+    def heartbeat(self, now: float) -> None:
+        if self.run_pk is None:
+            return
+        run_pk = self.run_pk
+
+        def tx(conn: Connection) -> None:
+            conn.execute(
+                update(t.runs)
+                .where(and_(t.runs.c.pk == run_pk, t.runs.c.state.in_(LIVE_STATES)))
+                .values(heartbeat_at=now)
+            )
+
+        write_transaction(self.store.engine, tx)
+
+    def apply(self, ch: Changes) -> None:
+        if ch.empty or ch.last_seq <= self.applied_seq:
+            return
+        ids = self.store.key_ids(list(ch.points) + list(ch.values))
+        now = time.time()
+        result = write_transaction(self.store.engine, lambda conn: self._apply(conn, ch, ids, now))
+        self._open.update(result)
+        self.applied_seq = ch.last_seq
+
+    def _apply(
+        self, conn: Connection, ch: Changes, ids: dict[str, int], now: float
+    ) -> dict[int, _OpenChunk]:
+        run_pk = self.run_pk
+        if ch.run is not None or run_pk is None:
+            run_pk = self._upsert_run(conn, ch.run or {}, now)
+        stream_pk = self.stream_pk
+        if stream_pk is None:
+            stream_pk = self._ensure_stream(conn, run_pk, now)
+        else:
+            seq = conn.execute(
+                select(t.run_streams.c.applied_seq).where(t.run_streams.c.pk == stream_pk)
+            ).scalar_one()
+            if seq >= ch.last_seq:  # another process applied this batch already
+                return {}
+        opened: dict[int, _OpenChunk] = {}
+        chunk_rows: list[dict[str, Any]] = []
+        for name, (steps, values) in ch.points.items():
+            kid = ids[name]
+            oc = self._open.get(kid) or self._load_open(conn, run_pk, kid, stream_pk)
+            all_steps = oc.steps + steps
+            all_values = oc.values + values
+            no = oc.chunk_no
+            start = 0
+            while len(all_steps) - start >= chunks.CHUNK_POINTS:
+                end = start + chunks.CHUNK_POINTS
+                chunk_rows.append(
+                    _chunk_row(run_pk, kid, stream_pk, no, all_steps[start:end], all_values[start:end])
+                )
+                no += 1
+                start = end
+            rest_s, rest_v = all_steps[start:], all_values[start:]
+            if rest_s:
+                chunk_rows.append(_chunk_row(run_pk, kid, stream_pk, no, rest_s, rest_v))
+            opened[kid] = _OpenChunk(no, rest_s, rest_v)
+        upsert(conn, t.history_chunks, chunk_rows, ["run_pk", "key_id", "stream_pk", "chunk_no"])
+        value_rows = [
+            {"run_pk": run_pk, "key_id": ids[name], "step": step, "value": value}
+            for name, pairs in ch.values.items()
+            for step, value in pairs
+        ]
+        for i in range(0, len(value_rows), 5000):
+            upsert(conn, t.history_values, value_rows[i : i + 5000], ["run_pk", "key_id", "step"])
+        new_keys = [{"run_pk": run_pk, "key_id": ids[n]} for n in (*ch.points, *ch.values)]
+        insert_ignore(conn, t.run_keys, new_keys)
+        if ch.metric_defs:
+            upsert(
+                conn,
+                t.metric_defs,
+                [{"run_pk": run_pk, "name": n, "definition": d} for n, d in ch.metric_defs.items()],
+                ["run_pk", "name"],
+            )
+        values: dict[str, Any] = {"updated_at": now}
+        if ch.run_fields.get("state") in LIVE_STATES or "state" not in ch.run_fields:
+            values["heartbeat_at"] = now
+        for k, v in ch.run_fields.items():
+            if k in _RUN_FIELDS:
+                values[k] = v
+        if ch.config is not None:
+            values["config"] = ch.config
+        if ch.summary is not None:
+            values["summary"] = ch.summary
+        if ch.rows:
+            values["history_rows"] = t.runs.c.history_rows + ch.rows
+            steps_seen = [max(s) for s, _ in ch.points.values() if s]
+            steps_seen += [max(p[0] for p in pairs) for pairs in ch.values.values() if pairs]
+            if steps_seen:
+                top = max(steps_seen)
+                values["last_step"] = func.coalesce(
+                    func.max(t.runs.c.last_step, top) if conn.dialect.name == "sqlite" else func.greatest(t.runs.c.last_step, top),
+                    top,
+                )
+        conn.execute(update(t.runs).where(t.runs.c.pk == run_pk).values(**values))
+        conn.execute(
+            update(t.run_streams).where(t.run_streams.c.pk == stream_pk).values(applied_seq=ch.last_seq)
+        )
+        self.run_pk, self.stream_pk = run_pk, stream_pk
+        return opened
+
+    def _upsert_run(self, conn: Connection, run: dict[str, Any], now: float) -> int:
+        key = self.key
+        project_id = self.store.project_id(conn, key.entity, key.project, now)
+        meta = run.get("metadata") or {}
+        start = float(run.get("start_time") or now)
+        row = {
+            "project_id": project_id,
+            "run_id": key.run_id,
+            "name": run.get("name"),
+            "notes": run.get("notes"),
+            "tags": list(run.get("tags") or []),
+            "group": run.get("group") or None,
+            "job_type": run.get("job_type") or None,
+            "state": "running",
+            "created_at": start,
+            "updated_at": now,
+            "heartbeat_at": now,
+            "host": meta.get("host"),
+            "pid": meta.get("pid"),
+            "sweep_id": run.get("sweep_id"),
+            "metadata": meta,
+            "config": run.get("config") or {},
+            "summary": run.get("summary") or {},
+            "starting_step": int(run.get("starting_step") or 0),
+            "history_rows": 0,
+        }
+        existing = self.store.find_run_pk(conn, key)
+        if existing is None:
+            insert_ignore(conn, t.runs, [row])
+            existing = self.store.find_run_pk(conn, key)
+            assert existing is not None
+            return existing
+        # The run exists (resume, or another writer in shared mode): it is running again.
+        conn.execute(
+            update(t.runs)
+            .where(t.runs.c.pk == existing)
+            .values(
+                state="running",
+                exit_code=None,
+                reason=None,
+                finished_at=None,
+                updated_at=now,
+                heartbeat_at=now,
+                host=row["host"],
+                pid=row["pid"],
+                metadata=meta,
+            )
+        )
+        return existing
+
+    def _ensure_stream(self, conn: Connection, run_pk: int, now: float) -> int:
+        s = t.run_streams.c
+        insert_ignore(
+            conn,
+            t.run_streams,
+            [{"run_pk": run_pk, "stream_id": self.stream_id, "applied_seq": 0, "created_at": now}],
+        )
+        return int(
+            conn.execute(
+                select(s.pk).where(and_(s.run_pk == run_pk, s.stream_id == self.stream_id))
+            ).scalar_one()
+        )
+
+    def _load_open(self, conn: Connection, run_pk: int, kid: int, stream_pk: int) -> _OpenChunk:
+        c = t.history_chunks.c
+        row = conn.execute(
+            select(c.chunk_no, c.step_min, c.n, c.dtype, c.steps, c.vals)
+            .where(and_(c.run_pk == run_pk, c.key_id == kid, c.stream_pk == stream_pk))
+            .order_by(c.chunk_no.desc())
+            .limit(1)
+        ).first()
+        if row is None:
+            return _OpenChunk(0)
+        no, step_min, n, dtype, steps, vals = row
+        if n >= chunks.CHUNK_POINTS:
+            return _OpenChunk(int(no) + 1)
+        s, v = chunks.decode_lists(step_min, n, dtype, steps, vals)
+        return _OpenChunk(int(no), s, v)
+
+
+def _chunk_row(
+    run_pk: int, kid: int, stream_pk: int, no: int, steps: list[int], values: list[Any]
+) -> dict[str, Any]:
+    enc = chunks.encode(steps, values)
+    return {
+        "run_pk": run_pk,
+        "key_id": kid,
+        "stream_pk": stream_pk,
+        "chunk_no": no,
+        "step_min": enc.step_min,
+        "step_max": enc.step_max,
+        "n": enc.n,
+        "dtype": enc.dtype,
+        "steps": enc.steps,
+        "vals": enc.values,
+    }
