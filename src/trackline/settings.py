@@ -272,6 +272,59 @@ def _canonical(name: str) -> str:
 class Settings:
     """trackline's settings (W&B: ``wandb.Settings``). Unknown names raise UsageError."""
 
+    # Every field of FIELDS, typed (tests/unit/test_settings.py keeps the two in step).
+    mode: str
+    entity: str | None
+    project: str | None
+    root_dir: str | None
+    run_id: str | None
+    run_name: str | None
+    run_notes: str | None
+    run_tags: tuple[str, ...] | None
+    run_group: str | None
+    run_job_type: str | None
+    resume: str | None
+    resume_from: str | None
+    fork_from: str | None
+    reinit: str
+    console: str
+    silent: bool
+    quiet: bool
+    show_info: bool
+    show_warnings: bool
+    show_errors: bool
+    save_code: bool | None
+    code_dir: str | None
+    disable_code: bool
+    disable_git: bool
+    disable_meta: bool
+    symlink: bool
+    init_timeout: float
+    finish_timeout: float
+    finish_timeout_raises: bool
+    heartbeat_seconds: float
+    fsync_seconds: float
+    base_url: str
+    store: str | None
+    home: str | None
+    strict_steps: bool
+    sweep_id: str | None
+    sweep_param_path: str | None
+    config_paths: tuple[str, ...] | None
+    program: str | None
+    allow_val_change: bool | None
+    api_key: str | None
+    ignore_globs: tuple[str, ...]
+    max_end_of_run_history_metrics: int
+    max_end_of_run_summary_metrics: int
+    x_label: str | None
+    x_primary: bool
+    x_update_finish_state: bool
+    x_stats_sampling_interval: float
+    x_disable_stats: bool
+    x_start_time: float | None
+
+
     def __init__(self, **kwargs: Any) -> None:
         object.__setattr__(self, "_frozen", False)
         object.__setattr__(self, "_sources", {})

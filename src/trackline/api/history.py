@@ -29,8 +29,8 @@ def _window_rows(
     numeric = store.numeric_history(run_pk, keys, lo, hi)
     other = store.value_history(run_pk, keys, lo, hi)
     cols: dict[str, tuple[np.ndarray, list[Any]]] = {}
-    for k, (s, v) in numeric.items():
-        cols[k] = (s, v.tolist())
+    for k, (s, arr) in numeric.items():
+        cols[k] = (s, arr.tolist())
     for k, pairs in other.items():
         s2 = np.fromiter((p[0] for p in pairs), dtype=np.int64, count=len(pairs))
         v2 = [p[1] for p in pairs]

@@ -141,7 +141,7 @@ class PublicRun:
         With ``keys``, only rows holding all of them are returned (as in W&B).
         """
         wanted = self._keys(keys)
-        for row in scan_rows(
+        yield from scan_rows(
             self._api.store,
             self._pk,
             wanted,
@@ -149,8 +149,7 @@ class PublicRun:
             max_step,
             window=max(page_size, 2048),
             require_all=keys is not None,
-        ):
-            yield row
+        )
 
     def history(
         self,

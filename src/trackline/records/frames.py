@@ -73,7 +73,12 @@ class RecordWriter:
         self.closed = False
 
     def append(self, payload: bytes) -> int:
-        """Write one frame and return its sequence number."""
+        """Write one frame and return its sequence number.
+
+        Exception-safe: if a KeyboardInterrupt (or any exception raised by a signal
+        handler) lands mid-call, the file is left either with the whole frame (and
+        the sequence number advanced) or without any of it.
+        """
         with self._lock:
             if self.closed:
                 raise ValueError("record log is closed")
@@ -82,12 +87,31 @@ class RecordWriter:
                 self._pack(len(payload), self._crc(payload, self._crc(self._seq_pack(seq))), seq)
                 + payload
             )
-            written = os.write(self._fd, frame)
-            while written < len(frame):  # short writes happen on full disks and signals
-                written += os.write(self._fd, frame[written:])
-            self.seq = seq
-            self.bytes_written += len(frame)
+            start = self.bytes_written
+            end = start + len(frame)
+            try:
+                written = os.write(self._fd, frame)
+                while written < len(frame):  # short writes happen on full disks and signals
+                    written += os.write(self._fd, frame[written:])
+                self.bytes_written = end
+                self.seq = seq
+            except BaseException:
+                self._settle(seq, start, end)
+                raise
             return seq
+
+    def _settle(self, seq: int, start: int, end: int) -> None:
+        """After an interrupted append: keep a complete frame, cut a partial one."""
+        try:
+            size = os.fstat(self._fd).st_size
+            if size >= end:
+                self.bytes_written = end
+                self.seq = seq
+            elif size > start:
+                os.ftruncate(self._fd, start)
+                self.bytes_written = start
+        except OSError:
+            pass
 
     def sync(self) -> None:
         with self._lock:

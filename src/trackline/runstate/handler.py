@@ -106,7 +106,7 @@ class RunHandler:
         if self.pending:
             self._flush()
         self.state = state
-        fields = {"state": state, "reason": "the process stopped without finishing the run"}
+        fields: dict[str, Any] = {"state": state, "reason": "the process stopped without finishing the run"}
         if ts is not None:
             fields["finished_at"] = ts
         self._changes.run_fields.update(fields)

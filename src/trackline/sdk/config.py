@@ -64,7 +64,7 @@ def config_source_to_dict(source: Any) -> dict[str, Any]:
 
 def _in_notebook() -> bool:
     try:
-        from IPython import get_ipython  # type: ignore[attr-defined]
+        from IPython import get_ipython
     except ImportError:
         return False
     shell = get_ipython()

@@ -8,7 +8,7 @@ callable with no arguments.
 from __future__ import annotations
 
 import tempfile
-from typing import Any
+from typing import Any, Literal
 
 from trackline.sdk import lifecycle
 from trackline.sdk.config import Config, ConfigStatic
@@ -72,7 +72,7 @@ class DisabledRun:
     def __enter__(self) -> DisabledRun:
         return self
 
-    def __exit__(self, *exc: Any) -> bool:
+    def __exit__(self, *exc: Any) -> Literal[False]:
         self.finish()
         return False
 

@@ -129,7 +129,7 @@ class Summary(_SummaryView):
         super().__init__(read, write, [])
 
 
-class DictSummary(dict):  # type: ignore[type-arg]
+class DictSummary(dict[str, Any]):
     """A plain dict that also allows attribute access (the disabled run's summary)."""
 
     def __getattr__(self, key: str) -> Any:

@@ -44,8 +44,8 @@ def encode(steps: list[int], values: list[Any]) -> EncodedChunk:
         dtype = "i4" if _I4[0] <= lo and hi <= _I4[1] else "i8"
     else:
         v = v.astype(np.float64)
-        v32 = v.astype(np.float32)
         with np.errstate(over="ignore", invalid="ignore"):
+            v32 = v.astype(np.float32)
             exact = np.array_equal(v32.astype(np.float64), v, equal_nan=True)
         dtype = "f4" if exact else "f8"
     vbytes = v.astype(dtype).tobytes()

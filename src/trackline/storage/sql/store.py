@@ -7,6 +7,7 @@ import socket
 import threading
 import time
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Any
 
 import numpy as np
@@ -91,7 +92,7 @@ class SQLStore:
             found: list[Any] = []
             for i in range(0, len(missing), 500):
                 part = missing[i : i + 500]
-                found += write_transaction(self.engine, lambda c, p=part: _intern(c, p))
+                found += write_transaction(self.engine, partial(_intern, names=part))
             with self._lock:
                 for name, kid in found:
                     self._key_ids[name] = kid
@@ -447,27 +448,25 @@ class SQLStreamWriter:
                 [{"run_pk": run_pk, "name": n, "definition": d} for n, d in ch.metric_defs.items()],
                 ["run_pk", "name"],
             )
-        values: dict[str, Any] = {"updated_at": now}
+        run_values: dict[str, Any] = {"updated_at": now}
         if ch.run_fields.get("state") in LIVE_STATES or "state" not in ch.run_fields:
-            values["heartbeat_at"] = now
+            run_values["heartbeat_at"] = now
         for k, v in ch.run_fields.items():
             if k in _RUN_FIELDS:
-                values[k] = v
+                run_values[k] = v
         if ch.config is not None:
-            values["config"] = ch.config
+            run_values["config"] = ch.config
         if ch.summary is not None:
-            values["summary"] = ch.summary
+            run_values["summary"] = ch.summary
         if ch.rows:
-            values["history_rows"] = t.runs.c.history_rows + ch.rows
+            run_values["history_rows"] = t.runs.c.history_rows + ch.rows
             steps_seen = [max(s) for s, _ in ch.points.values() if s]
             steps_seen += [max(p[0] for p in pairs) for pairs in ch.values.values() if pairs]
             if steps_seen:
                 top = max(steps_seen)
-                values["last_step"] = func.coalesce(
-                    func.max(t.runs.c.last_step, top) if conn.dialect.name == "sqlite" else func.greatest(t.runs.c.last_step, top),
-                    top,
-                )
-        conn.execute(update(t.runs).where(t.runs.c.pk == run_pk).values(**values))
+                greatest = func.max if conn.dialect.name == "sqlite" else func.greatest
+                run_values["last_step"] = func.coalesce(greatest(t.runs.c.last_step, top), top)
+        conn.execute(update(t.runs).where(t.runs.c.pk == run_pk).values(**run_values))
         conn.execute(
             update(t.run_streams).where(t.run_streams.c.pk == stream_pk).values(applied_seq=ch.last_seq)
         )

@@ -1,0 +1,53 @@
+"""Chunk encoding is lossless for every int64/float64 value and any step order."""
+
+from __future__ import annotations
+
+import numpy as np
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from trackline.storage import chunks
+
+steps_st = st.lists(st.integers(-(2**40), 2**40), min_size=1, max_size=200)
+
+
+@settings(max_examples=200, deadline=None)
+@given(data=st.data())
+def test_round_trip(data: st.DataObject) -> None:
+    n = data.draw(st.integers(1, 200))
+    contiguous = data.draw(st.booleans())
+    if contiguous:
+        start = data.draw(st.integers(0, 2**40))
+        steps = list(range(start, start + n))
+    else:
+        steps = data.draw(st.lists(st.integers(-(2**40), 2**40), min_size=n, max_size=n))
+    kind = data.draw(st.sampled_from(["int", "float", "mixed"]))
+    if kind == "int":
+        values = data.draw(st.lists(st.integers(-(2**63), 2**63 - 1), min_size=n, max_size=n))
+    elif kind == "float":
+        values = data.draw(st.lists(st.floats(allow_nan=True, allow_infinity=True), min_size=n, max_size=n))
+    else:
+        values = data.draw(st.lists(st.one_of(st.integers(-(2**52), 2**52), st.floats()), min_size=n, max_size=n))
+    enc = chunks.encode(steps, values)
+    s, v = chunks.decode(enc.step_min, enc.n, enc.dtype, enc.steps, enc.values)
+    assert s.tolist() == steps
+    expected = np.asarray(values, dtype=np.float64 if enc.dtype[0] == "f" else np.int64)
+    assert np.array_equal(v, expected, equal_nan=True)
+    if contiguous:
+        assert enc.steps is None
+
+
+def test_narrow_dtypes_are_chosen_only_when_exact() -> None:
+    assert chunks.encode([0, 1], [1, 2]).dtype == "i4"
+    assert chunks.encode([0, 1], [1, 2**40]).dtype == "i8"
+    assert chunks.encode([0, 1], [0.5, 0.25]).dtype == "f4"
+    assert chunks.encode([0, 1], [0.1, 0.25]).dtype == "f8"
+    assert chunks.encode([0, 1], [float("nan"), 1.0]).dtype == "f4"
+
+
+def test_merge_keeps_the_last_write_per_step() -> None:
+    a = (np.array([0, 1, 2]), np.array([1.0, 2.0, 3.0]))
+    b = (np.array([1, 3]), np.array([9.0, 4.0]))
+    s, v = chunks.merge_series([a, b])
+    assert s.tolist() == [0, 1, 2, 3]
+    assert v.tolist() == [1.0, 9.0, 3.0, 4.0]
