@@ -46,9 +46,9 @@ def _numpy() -> Any:
 def _array_to_value(arr: Any, namespace: str) -> Any:
     np = _numpy()
     if arr.dtype == object:
-        return [to_plain(x, namespace) for x in arr.ravel().tolist()]
+        return [_plain_item(x, namespace) for x in arr.ravel().tolist()]
     if arr.size == 1:
-        return to_plain(arr.reshape(()).item(), namespace)
+        return _plain_item(arr.reshape(()).item(), namespace)
     if arr.size <= HISTOGRAM_ELEMENTS:
         if arr.dtype.kind == "f" and arr.dtype.itemsize > 8:
             arr = arr.astype(np.float64)
@@ -75,6 +75,12 @@ def _array_to_value(arr: Any, namespace: str) -> Any:
     return histogram_json(flat, HISTOGRAM_ELEMENTS)
 
 
+def _plain_item(value: Any, namespace: str) -> Any:
+    if value is None or type(value) in (int, float, str, bool, bytes):
+        return value
+    return to_plain(value, namespace)
+
+
 def histogram_json(values: Any, num_bins: int) -> dict[str, Any]:
     np = _numpy()
     flat = np.asarray(values, dtype=np.float64).ravel()
@@ -97,8 +103,7 @@ def to_plain(obj: Any, namespace: str = "history") -> Any:
         if isinstance(obj, np.generic):
             if obj.dtype.kind == "f" or obj.dtype.name == "bfloat16":
                 return float(obj)
-            item = obj.item()
-            return to_plain(item, namespace) if not isinstance(item, (int, float, str, bool, bytes)) else item
+            return _plain_item(obj.item(), namespace)
         if isinstance(obj, np.ndarray):
             return _array_to_value(obj, namespace)
     if root == "torch" and hasattr(obj, "detach"):
