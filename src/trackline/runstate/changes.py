@@ -26,6 +26,7 @@ class Changes:
     points: dict[str, tuple[list[int], list[float]]] = field(default_factory=dict)
     values: dict[str, list[tuple[int, Any]]] = field(default_factory=dict)
     rows: int = 0  # history rows flushed in this batch
+    end_of_log: bool = False  # the log ended without an exit record (written once per seq)
 
     @property
     def empty(self) -> bool:

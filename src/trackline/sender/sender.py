@@ -97,15 +97,16 @@ class Pump:
     def end_of_log(self, ts: float | None = None) -> None:
         """The writer is gone without an exit record: flush what is pending, mark crashed.
 
-        The change is written under the virtual sequence number ``last + 1``, so
-        syncing the same crashed log again finds it applied and writes nothing.
+        The store remembers the sequence number at which it applied this, so
+        syncing the same crashed log again writes nothing.
         """
         with self.lock:
             if self.handler.exit is not None or self.key is None:
                 return
             self.handler.end_of_log("crashed", ts)
             ch = self.handler.take()
-            ch.first_seq = ch.last_seq = self.applied_seq + 1
+            ch.first_seq = ch.last_seq = self.applied_seq
+            ch.end_of_log = True
             if self.writer is not None:
                 self.writer.apply(ch)
                 self.stored_seq = self.writer.applied_seq

@@ -85,6 +85,9 @@ run_streams = Table(
     Column("run_pk", Integer, ForeignKey("runs.pk", ondelete="CASCADE"), nullable=False),
     Column("stream_id", LargeBinary(16), nullable=False),
     Column("applied_seq", BigInteger, nullable=False),
+    # The applied_seq at which the log was last found ended without an exit record
+    # (the run was marked crashed and its pending row flushed); makes that idempotent.
+    Column("ended_seq", BigInteger),
     Column("created_at", Float, nullable=False),
     UniqueConstraint("run_pk", "stream_id", name="uq_run_streams_run_stream"),
 )

@@ -358,12 +358,15 @@ class SQLStreamWriter:
         self.run_pk: int | None = None
         self.stream_pk: int | None = None
         self.applied_seq = 0
+        self.ended_seq: int | None = None
         self._open: dict[int, _OpenChunk] = {}
         with store.engine.connect() as conn:
             self.run_pk = store.find_run_pk(conn, key)
             if self.run_pk is not None:
                 row = conn.execute(
-                    select(t.run_streams.c.pk, t.run_streams.c.applied_seq).where(
+                    select(
+                        t.run_streams.c.pk, t.run_streams.c.applied_seq, t.run_streams.c.ended_seq
+                    ).where(
                         and_(
                             t.run_streams.c.run_pk == self.run_pk,
                             t.run_streams.c.stream_id == stream_id,
@@ -372,6 +375,7 @@ class SQLStreamWriter:
                 ).first()
                 if row is not None:
                     self.stream_pk, self.applied_seq = int(row[0]), int(row[1])
+                    self.ended_seq = None if row[2] is None else int(row[2])
 
     def heartbeat(self, now: float) -> None:
         if self.run_pk is None:
@@ -388,13 +392,20 @@ class SQLStreamWriter:
         write_transaction(self.store.engine, tx)
 
     def apply(self, ch: Changes) -> None:
-        if ch.empty or ch.last_seq <= self.applied_seq:
+        if ch.empty:
+            return
+        if ch.end_of_log:
+            if self.ended_seq == ch.last_seq:
+                return
+        elif ch.last_seq <= self.applied_seq:
             return
         ids = self.store.key_ids(list(ch.points) + list(ch.values))
         now = time.time()
         result = write_transaction(self.store.engine, lambda conn: self._apply(conn, ch, ids, now))
         self._open.update(result)
-        self.applied_seq = ch.last_seq
+        self.applied_seq = max(self.applied_seq, ch.last_seq)
+        if ch.end_of_log:
+            self.ended_seq = ch.last_seq
 
     def _apply(
         self, conn: Connection, ch: Changes, ids: dict[str, int], now: float
@@ -409,7 +420,7 @@ class SQLStreamWriter:
             seq = conn.execute(
                 select(t.run_streams.c.applied_seq).where(t.run_streams.c.pk == stream_pk)
             ).scalar_one()
-            if seq >= ch.last_seq:  # another process applied this batch already
+            if seq >= ch.last_seq and not ch.end_of_log:  # another process applied it already
                 return {}
         opened: dict[int, _OpenChunk] = {}
         chunk_rows: list[dict[str, Any]] = []
@@ -467,8 +478,11 @@ class SQLStreamWriter:
                 greatest = func.max if conn.dialect.name == "sqlite" else func.greatest
                 run_values["last_step"] = func.coalesce(greatest(t.runs.c.last_step, top), top)
         conn.execute(update(t.runs).where(t.runs.c.pk == run_pk).values(**run_values))
+        stream_values: dict[str, Any] = {"applied_seq": max(ch.last_seq, self.applied_seq)}
+        if ch.end_of_log:
+            stream_values["ended_seq"] = ch.last_seq
         conn.execute(
-            update(t.run_streams).where(t.run_streams.c.pk == stream_pk).values(applied_seq=ch.last_seq)
+            update(t.run_streams).where(t.run_streams.c.pk == stream_pk).values(**stream_values)
         )
         self.run_pk, self.stream_pk = run_pk, stream_pk
         return opened

@@ -69,6 +69,7 @@ def upgrade() -> None:
         sa.Column("run_pk", sa.Integer, sa.ForeignKey("runs.pk", ondelete="CASCADE"), nullable=False),
         sa.Column("stream_id", sa.LargeBinary(16), nullable=False),
         sa.Column("applied_seq", sa.BigInteger, nullable=False),
+        sa.Column("ended_seq", sa.BigInteger),
         sa.Column("created_at", sa.Float, nullable=False),
         sa.UniqueConstraint("run_pk", "stream_id", name="uq_run_streams_run_stream"),
     )
