@@ -66,9 +66,11 @@ def test_user_sigterm_handler_is_left_alone(tmp_path: Path) -> None:
     body = (
         "signal.signal(signal.SIGTERM, lambda *a: print('user handler', flush=True))\n"
         "run2 = trackline.init(project='exits', id='userterm2', reinit='create_new')\n"
+        "print('handler set', flush=True)\n"
         "time.sleep(1.0)\n"
     )
     proc = _start(tmp_path, "userterm", body)
+    assert proc.stdout is not None and proc.stdout.readline().strip() == "handler set"
     proc.send_signal(signal.SIGTERM)
     out, _ = proc.communicate(timeout=60)
     assert "user handler" in out

@@ -7,7 +7,14 @@ from typing import Any
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from trackline.runstate.flatten import delete_path, escape, iter_leaves, join_name, split_name, unflatten
+from trackline.runstate.flatten import (
+    delete_path,
+    escape,
+    iter_leaves,
+    join_name,
+    split_name,
+    unflatten,
+)
 
 keys = st.text(min_size=1, max_size=6)
 leaves = st.one_of(st.integers(), st.floats(allow_nan=False), st.text(max_size=5), st.booleans())

@@ -41,7 +41,7 @@ def test_access_and_update() -> None:
 def test_changing_a_value_needs_allow_val_change() -> None:
     run = trackline.init(project="p", mode="offline", config={"lr": 0.1})
     run.config.lr = 0.1  # same value: fine
-    with pytest.raises(ConfigError, match='Attempted to change value of key "lr" from 0.1 to 0.2'):
+    with pytest.raises(ConfigError, match=r'Attempted to change value of key "lr" from 0\.1 to 0\.2'):
         run.config.lr = 0.2
     run.config.update({"lr": 0.2}, allow_val_change=True)
     assert run.config.lr == 0.2
