@@ -23,7 +23,7 @@ import threading
 import uuid
 import zlib
 from collections.abc import Iterator
-from dataclasses import dataclass
+from typing import NamedTuple
 
 MAGIC = b"TLOG"
 VERSION = 1
@@ -135,8 +135,7 @@ class RecordWriter:
             pass
 
 
-@dataclass
-class Frame:
+class Frame(NamedTuple):
     seq: int
     payload: bytes
     end: int  # file offset just after this frame
@@ -191,10 +190,14 @@ class RecordReader:
             self._buf += chunk
         frames: list[Frame] = []
         buf = self._buf
+        view = memoryview(buf)
         pos = 0
         n = len(buf)
         hsize = FRAME_HEADER.size
         unpack = FRAME_HEADER.unpack_from
+        crc32 = zlib.crc32
+        base = self._buf_start
+        expect = self.last_seq + 1
         while n - pos >= hsize:
             length, crc, seq = unpack(buf, pos)
             if length > MAX_PAYLOAD:
@@ -203,14 +206,16 @@ class RecordReader:
             end = pos + hsize + length
             if end > n:
                 break
-            payload = buf[pos + hsize : end]
-            if frame_crc(seq, payload) != crc or seq != self.last_seq + 1:
+            # The sequence number and the payload are contiguous: one CRC over both.
+            if crc32(view[pos + 8 : end]) != crc or seq != expect:
                 # A complete frame with a bad checksum or a gap: what follows is not trusted.
                 self.corrupt = True
                 break
-            self.last_seq = seq
-            frames.append(Frame(seq, payload, self._buf_start + end))
+            frames.append(Frame(seq, buf[pos + hsize : end], base + end))
+            expect = seq + 1
             pos = end
+        view.release()
+        self.last_seq = expect - 1
         self._buf = buf[pos:]
         self._buf_start += pos
         self.offset = self._buf_start

@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    import numpy as np
 
 
 @dataclass
@@ -11,7 +14,7 @@ class Changes:
     """Everything one batch of records changed, ready to be written in one transaction.
 
     ``points`` holds numeric history (int/float) per metric name as parallel step and
-    value lists, in arrival order; ``values`` holds every other history value
+    value arrays (int64, and int64 or float64), in arrival order; ``values`` holds every other history value
     (strings, bools, lists, media references) as ``(step, value)`` pairs.
     """
 
@@ -23,7 +26,7 @@ class Changes:
     config: dict[str, Any] | None = None
     summary: dict[str, Any] | None = None
     metric_defs: dict[str, dict[str, Any]] = field(default_factory=dict)
-    points: dict[str, tuple[list[int], list[float]]] = field(default_factory=dict)
+    points: dict[str, tuple[np.ndarray, np.ndarray]] = field(default_factory=dict)
     values: dict[str, list[tuple[int, Any]]] = field(default_factory=dict)
     rows: int = 0  # history rows flushed in this batch
     end_of_log: bool = False  # the log ended without an exit record (written once per seq)

@@ -4,34 +4,35 @@ This is the one place where records gain their meaning. The live sender, ``track
 sync`` and the SDK's offline summary all feed records through :class:`RunHandler`, so a
 run looks the same whichever path brought it into the store. It is pure: no I/O, no
 clocks (times come from the records), so replaying the same log gives the same result.
+
+Flushed rows are buffered (:mod:`trackline.runstate.rows`) and turned into columns when
+the batch ends or before anything that depends on them (an explicit summary edit, a new
+metric definition, the exit record), so the summary and aggregates are always applied
+in record order.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
+import numpy as np
+
 from trackline.records import kinds
 from trackline.runstate import steps
 from trackline.runstate.changes import Changes
-from trackline.runstate.flatten import (
-    delete_path,
-    escape,
-    iter_leaves,
-    join_name,
-    set_path,
-    split_name,
-)
+from trackline.runstate.flatten import delete_path, iter_leaves, join_name, set_path, split_name
 from trackline.runstate.metrics import Aggregate, MetricDef, MetricRegistry
+from trackline.runstate.rows import Group, RowBuffer, column, nested_rows, plain_name, split_mixed
 
-_INT64_MAX = (1 << 63) - 1
-_INT64_MIN = -(1 << 63)
-_SPARK_ROWS = 96  # rows kept for the end-of-run sparklines (halved when full)
+_HISTORY = kinds.HISTORY
+_MERGE_FLUSH = steps.MERGE_FLUSH
+_SPARK_POINTS = 96  # points kept per metric for the end-of-run sparklines (halved when full)
 
 
 class RunHandler:
     """State of one run as seen by one record stream."""
 
-    def __init__(self, stream_id: bytes) -> None:
+    def __init__(self, stream_id: bytes, sample_sparklines: bool = False) -> None:
         self.stream_id = stream_id
         self.run: dict[str, Any] = {}
         self.start_time = 0.0
@@ -51,10 +52,12 @@ class RunHandler:
         self.late_rows = 0
         self.last_step: int | None = None
         self.seq = 0
-        # Rows for end-of-run sparklines: every `_spark_stride`-th flushed row.
-        self.spark: list[dict[str, Any]] = []
-        self._spark_stride = 1
+        self._buffer = RowBuffer()
+        # Per top-level numeric metric: [stride, count, sampled values] for the footer.
+        self._sample = sample_sparklines
+        self.spark: dict[str, list[Any]] = {}
         self._changes = Changes(stream_id)
+        self._segments: dict[str, list[tuple[np.ndarray, np.ndarray]]] = {}
         self._summary_dirty = False
         self._config_dirty = False
 
@@ -62,25 +65,27 @@ class RunHandler:
 
     def apply(self, seq: int, record: list[Any]) -> None:
         kind = record[0]
-        if kind == kinds.HISTORY:
+        if kind == _HISTORY:
             self._history(record[1], record[2], record[3], record[4])
-        elif kind == kinds.CONFIG:
-            self._config(record[1], record[2])
-        elif kind == kinds.SUMMARY:
-            self._summary(record[1], record[2])
-        elif kind == kinds.METRIC:
-            self._metric(record[1])
-        elif kind == kinds.RUN:
-            self._run(record[1])
-        elif kind == kinds.RUN_UPDATE:
-            self.run.update(record[1])
-            self._changes.run_fields.update(record[1])
-        elif kind == kinds.EXIT:
-            self._exit(record[1])
-        elif kind == kinds.PREEMPTING:
-            self.state = "preempting"
-            self._changes.run_fields["state"] = "preempting"
-        # Unknown kinds come from newer writers: skipped, never fatal.
+        else:
+            self._columns()  # everything else sees the rows before it applied
+            if kind == kinds.CONFIG:
+                self._config(record[1], record[2])
+            elif kind == kinds.SUMMARY:
+                self._summary(record[1], record[2])
+            elif kind == kinds.METRIC:
+                self._metric(record[1])
+            elif kind == kinds.RUN:
+                self._run(record[1])
+            elif kind == kinds.RUN_UPDATE:
+                self.run.update(record[1])
+                self._changes.run_fields.update(record[1])
+            elif kind == kinds.EXIT:
+                self._exit(record[1])
+            elif kind == kinds.PREEMPTING:
+                self.state = "preempting"
+                self._changes.run_fields["state"] = "preempting"
+            # Unknown kinds come from newer writers: skipped, never fatal.
         self.seq = seq
         ch = self._changes
         if ch.first_seq == 0:
@@ -89,7 +94,17 @@ class RunHandler:
 
     def take(self) -> Changes:
         """Return what changed since the last call, and start a new batch."""
+        self._columns()
         ch = self._changes
+        for name, segs in self._segments.items():
+            if len(segs) == 1:
+                ch.points[name] = segs[0]
+            else:
+                ch.points[name] = (
+                    np.concatenate([s for s, _ in segs]),
+                    np.concatenate([v for _, v in segs]),
+                )
+        self._segments = {}
         if self._summary_dirty:
             ch.summary = self.summary
             self._summary_dirty = False
@@ -105,6 +120,7 @@ class RunHandler:
             return
         if self.pending:
             self._flush()
+        self._columns()
         self.state = state
         fields: dict[str, Any] = {"state": state, "reason": "the process stopped without finishing the run"}
         if ts is not None:
@@ -131,24 +147,29 @@ class RunHandler:
 
     def _history(self, data: dict[str, Any], step: int | None, commit: bool | None, ts: float) -> None:
         self.last_ts = ts
-        data.pop("_step", None)
+        if "_step" in data:
+            del data["_step"]
         if "_timestamp" not in data:
             data["_timestamp"] = ts
+        if step is None and commit is None and not self.pending:
+            # The common case, log(d): d is the whole row, flushed at cur.
+            self._write_row(data, self.cur)
+            self.cur += 1
+            return
         action, new_cur = steps.plan_log(self.cur, step, commit)
         if action == steps.LATE:
             assert step is not None
-            self._write_row(data, step, ts)
+            self._write_row(data, step)
             self.late_rows += 1
             return
         if action >= steps.ADVANCE:
             if self.pending:
                 self._flush()
             self.cur = step  # type: ignore[assignment]
-        pending = self.pending
-        if not pending:
+        if not self.pending:
             self.pending = data
         else:
-            _merge(pending, data)
+            _merge(self.pending, data)
         if action == steps.MERGE_FLUSH or action == steps.ADVANCE_FLUSH:
             self._flush()
         self.cur = new_cur
@@ -156,93 +177,100 @@ class RunHandler:
     def _flush(self) -> None:
         row = self.pending
         self.pending = {}
-        self._write_row(row, self.cur, row.get("_timestamp", self.last_ts))
+        self._write_row(row, self.cur)
 
-    def _write_row(self, row: dict[str, Any], step: int, ts: Any) -> None:
+    def _write_row(self, row: dict[str, Any], step: int) -> None:
+        ts = row.get("_timestamp", self.last_ts)
         if type(ts) is float or type(ts) is int:
             row["_runtime"] = ts - self.start_time + self.runtime_offset
-        ch = self._changes
-        points = ch.points
-        summary = self.summary
-        plain_summary = not self.metrics.defs
-        sync: list[str] | None = None
-        for key, value in row.items():
-            if type(key) is not str:
-                key = str(key)
-            t = type(value)
-            if t is dict and value and "_type" not in value:
-                for name, leaf in iter_leaves(value, escape(key) + "."):
-                    sync = self._leaf(name, leaf, step, True, sync)
-                continue
-            if "." in key or "\\" in key:
-                sync = self._leaf(escape(key), value, step, True, sync)
-                continue
-            if (t is float or (t is int and _INT64_MIN <= value <= _INT64_MAX)) and plain_summary:
-                p = points.get(key)
-                if p is None:
-                    points[key] = ([step], [value])
-                else:
-                    p[0].append(step)
-                    p[1].append(value)
-                summary[key] = value
-            else:
-                sync = self._leaf(key, value, step, False, sync)
-        if sync:
-            for name in sync:
-                if name not in row:
-                    self._leaf(name, self._step_metric_values.get(name, 0.0), step, False, None)
+        self._buffer.add(step, row)
+        self.rows += 1
+        self._changes.rows += 1
         if self.last_step is None or step >= self.last_step:
             self.last_step = step
-            summary["_step"] = step
-        self._summary_dirty = True
-        self.rows += 1
-        ch.rows += 1
-        if self.rows % self._spark_stride == 0:
-            self.spark.append(row)
-            if len(self.spark) >= _SPARK_ROWS:
-                self.spark = self.spark[::2]
-                self._spark_stride *= 2
 
-    def _leaf(
-        self, name: str, value: Any, step: int, nested: bool, sync: list[str] | None
-    ) -> list[str] | None:
-        """Store one leaf value and update the summary; returns step metrics to sync."""
-        t = type(value)
-        if t is float or (t is int and _INT64_MIN <= value <= _INT64_MAX):
-            p = self._changes.points.get(name)
-            if p is None:
-                self._changes.points[name] = ([step], [value])
+    # -- rows -> columns -------------------------------------------------------------------
+
+    def _columns(self) -> None:
+        """Turn buffered rows into columns: points, values, summary, aggregates."""
+        if not self._buffer:
+            return
+        for group in self._buffer.drain():
+            self._group(group)
+        if self.last_step is not None:
+            self.summary["_step"] = self.last_step
+        self._summary_dirty = True
+
+    def _group(self, g: Group) -> None:
+        cols = g.columns()
+        if any(nested_rows(col) for col in cols if column(col) is None):
+            # Some values are nested dicts: flatten those rows and regroup them.
+            regrouped = RowBuffer()
+            for step, row in zip(g.steps, g.rows, strict=True):
+                regrouped.add(step, dict(iter_leaves(row)), flat=True)
+            for sub_group in regrouped.drain():
+                self._group_columns(sub_group, sub_group.columns())
+            return
+        self._group_columns(g, cols)
+
+    def _group_columns(self, g: Group, cols: list[tuple[Any, ...]]) -> None:
+        steps_arr = np.asarray(g.steps, dtype=np.int64)
+        has_defs = bool(self.metrics.defs)
+        sync: set[str] = set()
+        summary = self.summary
+        for name, col in zip(g.keys, cols, strict=True):
+            arr = column(col)
+            if arr is not None:
+                self._segments.setdefault(name, []).append((steps_arr, arr))
             else:
-                p[0].append(step)
-                p[1].append(value)
-        else:
-            self._changes.values.setdefault(name, []).append((step, value))
-        if name in self._step_metrics:
-            self._step_metric_values[name] = value
-        d = self.metrics.lookup(name) if self.metrics.defs else None
-        parts = split_name(name) if (nested or "\\" in name) else None
-        if d is None or not d.summary:
-            if parts is None:
-                self.summary[name] = value
+                num_steps, num_vals, others = split_mixed(steps_arr, col)
+                if len(num_steps):
+                    self._segments.setdefault(name, []).append((num_steps, num_vals))
+                if others:
+                    self._changes.values.setdefault(name, []).extend(others)
+            if name in self._step_metrics:
+                self._step_metric_values[name] = col[-1]
+            d = self.metrics.lookup(name) if has_defs else None
+            plain = plain_name(name)
+            if d is None or not d.summary:
+                if plain:
+                    summary[name] = col[-1]
+                else:
+                    set_path(summary, split_name(name), col[-1])
             else:
-                set_path(self.summary, parts, value)
-        else:
-            agg = self._aggs.get(name)
-            if agg is None:
-                agg = self._aggs[name] = Aggregate()
-            agg.add(value)
-            entry = agg.value(d.summary, d.goal)
-            path = parts if parts is not None else [name]
-            if entry is None:
-                delete_path(self.summary, path)
-            else:
-                set_path(self.summary, path, entry)
-        if d is not None and d.step_metric and d.step_sync:
-            if sync is None:
-                sync = []
-            if d.step_metric not in sync:
-                sync.append(d.step_metric)
-        return sync
+                agg = self._aggs.get(name)
+                if agg is None:
+                    agg = self._aggs[name] = Aggregate()
+                agg.add_many(arr if arr is not None else col)
+                entry = agg.value(d.summary, d.goal)
+                path = [name] if plain else split_name(name)
+                if entry is None:
+                    delete_path(summary, path)
+                else:
+                    set_path(summary, path, entry)
+            if d is not None and d.step_metric and d.step_sync:
+                sync.add(d.step_metric)
+            if self._sample and plain and arr is not None:
+                self._spark_add(name, arr)
+        for metric in sync - set(g.keys):
+            # Step sync: rows without their step metric get its last value (0 if never logged).
+            value = self._step_metric_values.get(metric, 0.0)
+            self._group(Group((metric,), g.steps, [{metric: value}] * len(g.steps)))
+
+    def _spark_add(self, name: str, arr: np.ndarray) -> None:
+        entry = self.spark.get(name)
+        if entry is None:
+            entry = self.spark[name] = [1, 0, []]
+        stride, count, kept = entry
+        idx = np.arange(count, count + len(arr))
+        kept.extend(arr[(idx + 1) % stride == 0].tolist())
+        count += len(arr)
+        while len(kept) >= _SPARK_POINTS:
+            kept = kept[1::2]
+            stride *= 2
+        entry[:] = [stride, count, kept]
+
+    # -- other records -------------------------------------------------------------------
 
     def _config(self, updates: dict[str, Any], removes: list[str]) -> None:
         self.config.update(updates)
@@ -267,6 +295,7 @@ class RunHandler:
     def _exit(self, info: dict[str, Any]) -> None:
         if self.pending:
             self._flush()
+        self._columns()
         self.exit = info
         self.state = info.get("state") or ("finished" if not info.get("exit_code") else "failed")
         ts = info.get("ts") or self.last_ts
@@ -286,14 +315,8 @@ class RunHandler:
     # -- reads for the SDK ---------------------------------------------------------------
 
     def sparkline_series(self) -> dict[str, list[float]]:
-        """Top-level numeric series from the sampled rows, for the end-of-run footer."""
-        out: dict[str, list[float]] = {}
-        for row in self.spark:
-            for key, value in row.items():
-                if key.startswith("_") or type(value) not in (int, float):
-                    continue
-                out.setdefault(key, []).append(float(value))
-        return out
+        """Top-level numeric series (sampled evenly), for the end-of-run footer."""
+        return {k: [float(v) for v in e[2]] for k, e in self.spark.items() if not k.startswith("_")}
 
 
 def _merge(pending: dict[str, Any], data: dict[str, Any]) -> None:

@@ -100,6 +100,27 @@ class Aggregate:
         elif self.max is None or value > self.max:
             self.max = value
 
+    def add_many(self, values: Any) -> None:
+        """Add a column at once (a numeric numpy array, or any sequence)."""
+        import numpy as np
+
+        if not isinstance(values, np.ndarray) or values.dtype.kind not in "if" or len(values) == 0:
+            for v in values:
+                self.add(v)
+            return
+        if not self.has_first:
+            self.first = values[0].item()
+            self.has_first = True
+        self.last = values[-1].item()
+        self.count += len(values)
+        self.total += float(values.sum(dtype=np.float64))
+        lo, hi = values.min().item(), values.max().item()
+        if self.min is None or self.max is None:
+            self.min, self.max = lo, hi
+            return
+        self.min = math.nan if (lo != lo or self.min != self.min) else min(self.min, lo)
+        self.max = math.nan if (hi != hi or self.max != self.max) else max(self.max, hi)
+
     def value(self, kinds: tuple[str, ...], goal: str | None) -> Any:
         """The summary entry for ``kinds``: a dict of aggregates, or ``None`` to drop it."""
         if "none" in kinds:

@@ -134,8 +134,13 @@ class Run:
                 heartbeat_seconds=s.heartbeat_seconds,
                 fsync=self._writer.sync,
                 fsync_seconds=s.fsync_seconds,
+                sparklines=self._wants_footer,
             )
             self._sender.start()
+
+    @property
+    def _wants_footer(self) -> bool:
+        return not (self._settings.silent or self._settings.quiet)
 
     def _after_fork_in_child(self) -> None:
         # A forked child (DataLoader worker, multiprocessing) must never write the
@@ -251,7 +256,7 @@ class Run:
         if self._pump is None and writer is not None:
             from trackline.sender.sender import Pump
 
-            self._pump = Pump(writer.path, store=None)
+            self._pump = Pump(writer.path, store=None, sparklines=self._wants_footer)
         if self._pump is None:
             return None
         while self._pump.pump():
@@ -260,6 +265,10 @@ class Run:
 
     def _read_summary(self) -> dict[str, Any]:
         if self._final_summary is not None:
+            return self._final_summary
+        if self._finished:
+            handler = self._replay_finished_log()
+            self._final_summary = {} if handler is None else copy.deepcopy(handler.summary)
             return self._final_summary
         handler = self._flush_to_handler()
         if handler is None:
@@ -362,7 +371,13 @@ class Run:
                     )
                     if self._settings.finish_timeout_raises:
                         raise TimeoutError("Timed out finishing run.")
-        handler = self._flush_to_handler_after_exit()
+        handler = None
+        if self._sender is not None and self._sender.pump is not None:
+            handler = self._sender.pump.handler
+        elif self._wants_footer:
+            # Offline: the footer needs the run replayed; silent runs skip this (and
+            # replay lazily if the summary is read after finish).
+            handler = self._replay_finished_log()
         if handler is not None:
             self._final_summary = copy.deepcopy(handler.summary)
         if code == 0:
@@ -370,16 +385,13 @@ class Run:
         self._print_footer(handler)
         lifecycle.run_finished(self)
 
-    def _flush_to_handler_after_exit(self) -> Any:
-        if self._sender is not None:
-            pump = self._sender.pump
-            return None if pump is None else pump.handler
+    def _replay_finished_log(self) -> Any:
         if self._writer is None:
             return None
         if self._pump is None:
             from trackline.sender.sender import Pump
 
-            self._pump = Pump(self._writer.path, store=None)
+            self._pump = Pump(self._writer.path, store=None, sparklines=self._wants_footer)
         while self._pump.pump():
             pass
         self._pump.close()
@@ -408,7 +420,6 @@ class Run:
             p.info(f"You can add this run to the store by running:\ntrackline sync {s.sync_dir}")
         else:
             p.info(f"🚀 View run {self._name} at: {self.url}")
-            p.info("   (start the UI with `trackline ui`)", essential=False)
         logs = s.log_dir
         cwd = os.getcwd()
         if logs.startswith(cwd + os.sep):

@@ -38,10 +38,10 @@ _YIELD_EVERY = 256
 class Pump:
     """Reads new frames from a record log and applies them (to the store, if any)."""
 
-    def __init__(self, log_path: str, store: SQLStore | None = None) -> None:
+    def __init__(self, log_path: str, store: SQLStore | None = None, sparklines: bool = False) -> None:
         self.log_path = log_path
         self.reader = RecordReader(log_path)
-        self.handler = RunHandler(self.reader.stream_id)
+        self.handler = RunHandler(self.reader.stream_id, sample_sparklines=sparklines)
         self.store = store
         self.writer: StreamWriter | None = None
         self.key: RunKey | None = None
@@ -123,6 +123,7 @@ class Sender(threading.Thread):
         fsync: Callable[[], None] | None = None,
         fsync_seconds: float = 2.0,
         poll_seconds: float = 0.05,
+        sparklines: bool = False,
     ) -> None:
         super().__init__(name="trackline-sender", daemon=True)
         self.log_path = log_path
@@ -131,6 +132,7 @@ class Sender(threading.Thread):
         self.fsync = fsync
         self.fsync_seconds = fsync_seconds
         self.poll_seconds = poll_seconds
+        self.sparklines = sparklines
         self.pump: Pump | None = None
         self.error: BaseException | None = None
         self._wake = threading.Event()
@@ -165,7 +167,7 @@ class Sender(threading.Thread):
     def run(self) -> None:
         try:
             store = self._store_factory()
-            self.pump = Pump(self.log_path, store)
+            self.pump = Pump(self.log_path, store, sparklines=self.sparklines)
         except BaseException as exc:  # the store could not be opened: the log keeps everything
             self.error = exc
             log.warning("trackline: could not open the store (%s); data stays in %s", exc, self.log_path)

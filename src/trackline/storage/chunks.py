@@ -36,7 +36,7 @@ class EncodedChunk:
     values: bytes
 
 
-def encode(steps: list[int], values: list[Any]) -> EncodedChunk:
+def encode(steps: Any, values: Any) -> EncodedChunk:
     s = np.asarray(steps, dtype=np.int64)
     v = np.asarray(values)
     if v.dtype.kind in "iu":
@@ -67,11 +67,6 @@ def decode(step_min: int, n: int, dtype: str, steps: bytes | None, values: bytes
     v = np.frombuffer(values, dtype=dtype)
     v = v.astype(np.int64) if dtype[0] == "i" else v.astype(np.float64)
     return s, v
-
-
-def decode_lists(step_min: int, n: int, dtype: str, steps: bytes | None, values: bytes) -> tuple[list[int], list[Any]]:
-    s, v = decode(step_min, n, dtype, steps, values)
-    return s.tolist(), v.tolist()
 
 
 def merge_series(parts: list[tuple[np.ndarray, np.ndarray]]) -> tuple[np.ndarray, np.ndarray]:

@@ -23,6 +23,7 @@ def handler_with(defs: list[dict[str, Any]] = ()) -> RunHandler:  # type: ignore
 def log_all(h: RunHandler, rows: list[dict[str, Any]]) -> None:
     for i, row in enumerate(rows):
         h.apply(100 + i, [kinds.HISTORY, dict(row), None, None, float(i)])
+    h.take()  # end of batch: buffered rows become columns and summary entries
 
 
 def test_summary_is_the_last_value() -> None:
@@ -79,7 +80,8 @@ def test_nested_metrics_use_dotted_names() -> None:
 
 def test_step_metric_sync_inserts_the_last_value() -> None:
     h = handler_with([{"name": "epoch"}, {"name": "val", "step_metric": "epoch", "step_sync": True}])
-    log_all(h, [{"val": 1.0}, {"epoch": 3}, {"val": 2.0}])
+    for i, row in enumerate([{"val": 1.0}, {"epoch": 3}, {"val": 2.0}]):
+        h.apply(100 + i, [kinds.HISTORY, row, None, None, float(i)])
     ch = h.take()
     steps, values = ch.points["epoch"]
     assert list(zip(steps, values, strict=True)) == [(0, 0.0), (1, 3), (2, 3)]

@@ -16,8 +16,20 @@ from sqlalchemy.exc import DBAPIError
 
 from trackline.storage.sql.engine import sqlite_path
 
-HEAD_REVISION = "0001"
 MIGRATIONS_DIR = os.path.join(os.path.dirname(__file__), "migrations")
+
+
+def head_revision() -> str:
+    """The newest revision: revision ids are the 4-digit prefixes of the file names, in order.
+
+    Read from the file names so opening a store never imports Alembic; a test checks
+    that this agrees with Alembic's own idea of the head.
+    """
+    names = [n for n in os.listdir(os.path.join(MIGRATIONS_DIR, "versions")) if n[:4].isdigit() and n.endswith(".py")]
+    return max(names)[:4]
+
+
+HEAD_REVISION = head_revision()
 _PG_LOCK_ID = 0x7472_616B  # "trak"
 
 

@@ -64,8 +64,8 @@ def insert_ignore(conn: Connection, table: Any, rows: list[dict[str, Any]]) -> N
 @dataclass
 class _OpenChunk:
     chunk_no: int
-    steps: list[int] = field(default_factory=list)
-    values: list[Any] = field(default_factory=list)
+    steps: np.ndarray = field(default_factory=lambda: np.empty(0, np.int64))
+    values: np.ndarray = field(default_factory=lambda: np.empty(0, np.int64))
 
 
 class SQLStore:
@@ -427,8 +427,8 @@ class SQLStreamWriter:
         for name, (steps, values) in ch.points.items():
             kid = ids[name]
             oc = self._open.get(kid) or self._load_open(conn, run_pk, kid, stream_pk)
-            all_steps = oc.steps + steps
-            all_values = oc.values + values
+            all_steps = np.concatenate([oc.steps, steps]) if len(oc.steps) else steps
+            all_values = np.concatenate([oc.values, values]) if len(oc.values) else values
             no = oc.chunk_no
             start = 0
             while len(all_steps) - start >= chunks.CHUNK_POINTS:
@@ -439,7 +439,7 @@ class SQLStreamWriter:
                 no += 1
                 start = end
             rest_s, rest_v = all_steps[start:], all_values[start:]
-            if rest_s:
+            if len(rest_s):
                 chunk_rows.append(_chunk_row(run_pk, kid, stream_pk, no, rest_s, rest_v))
             opened[kid] = _OpenChunk(no, rest_s, rest_v)
         upsert(conn, t.history_chunks, chunk_rows, ["run_pk", "key_id", "stream_pk", "chunk_no"])
@@ -471,7 +471,7 @@ class SQLStreamWriter:
             run_values["summary"] = ch.summary
         if ch.rows:
             run_values["history_rows"] = t.runs.c.history_rows + ch.rows
-            steps_seen = [max(s) for s, _ in ch.points.values() if s]
+            steps_seen = [int(s.max()) for s, _ in ch.points.values() if len(s)]
             steps_seen += [max(p[0] for p in pairs) for pairs in ch.values.values() if pairs]
             if steps_seen:
                 top = max(steps_seen)
@@ -563,12 +563,12 @@ class SQLStreamWriter:
         no, step_min, n, dtype, steps, vals = row
         if n >= chunks.CHUNK_POINTS:
             return _OpenChunk(int(no) + 1)
-        s, v = chunks.decode_lists(step_min, n, dtype, steps, vals)
+        s, v = chunks.decode(step_min, n, dtype, steps, vals)
         return _OpenChunk(int(no), s, v)
 
 
 def _chunk_row(
-    run_pk: int, kid: int, stream_pk: int, no: int, steps: list[int], values: list[Any]
+    run_pk: int, kid: int, stream_pk: int, no: int, steps: np.ndarray, values: np.ndarray
 ) -> dict[str, Any]:
     enc = chunks.encode(steps, values)
     return {
