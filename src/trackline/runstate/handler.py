@@ -147,8 +147,7 @@ class RunHandler:
 
     def _history(self, data: dict[str, Any], step: int | None, commit: bool | None, ts: float) -> None:
         self.last_ts = ts
-        if "_step" in data:
-            del data["_step"]
+        data.pop("_step", None)
         if "_timestamp" not in data:
             data["_timestamp"] = ts
         if step is None and commit is None and not self.pending:
