@@ -1,0 +1,303 @@
+"""The write side of the SQL store: one record stream's batches, each in one transaction."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+from sqlalchemy import Connection, and_, func, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+
+from trackline.runstate.changes import Changes
+from trackline.storage import chunks
+from trackline.storage.base import RunKey
+from trackline.storage.sql import schema as t
+from trackline.storage.sql.engine import write_transaction
+
+if TYPE_CHECKING:
+    from trackline.storage.sql.store import SQLStore
+
+# Run columns a RUN_UPDATE or EXIT record may set.
+RUN_FIELDS = (
+    "name",
+    "notes",
+    "tags",
+    "group",
+    "job_type",
+    "state",
+    "exit_code",
+    "reason",
+    "finished_at",
+    "runtime",
+    "sweep_id",
+)
+LIVE_STATES = ("running", "preempting")
+
+
+def _insert(conn: Connection, table: Any) -> Any:
+    return (postgresql.insert if conn.dialect.name == "postgresql" else sqlite.insert)(table)
+
+
+def upsert(conn: Connection, table: Any, rows: list[dict[str, Any]], keys: list[str]) -> None:
+    if not rows:
+        return
+    stmt = _insert(conn, table)
+    cols = [c for c in rows[0] if c not in keys]
+    if cols:
+        stmt = stmt.on_conflict_do_update(
+            index_elements=keys, set_={c: stmt.excluded[c] for c in cols}
+        )
+    else:
+        stmt = stmt.on_conflict_do_nothing(index_elements=keys)
+    conn.execute(stmt, rows)
+
+
+def insert_ignore(conn: Connection, table: Any, rows: list[dict[str, Any]]) -> None:
+    if rows:
+        conn.execute(_insert(conn, table).on_conflict_do_nothing(), rows)
+
+
+@dataclass
+class _OpenChunk:
+    chunk_no: int
+    steps: np.ndarray = field(default_factory=lambda: np.empty(0, np.int64))
+    values: np.ndarray = field(default_factory=lambda: np.empty(0, np.int64))
+
+
+class SQLStreamWriter:
+    """Applies one record stream's Changes; keeps the stream's open chunk per metric."""
+
+    def __init__(self, store: SQLStore, key: RunKey, stream_id: bytes) -> None:
+        self.store = store
+        self.key = key
+        self.stream_id = stream_id
+        self.run_pk: int | None = None
+        self.stream_pk: int | None = None
+        self.applied_seq = 0
+        self.ended_seq: int | None = None
+        self._open: dict[int, _OpenChunk] = {}
+        with store.engine.connect() as conn:
+            self.run_pk = store.find_run_pk(conn, key)
+            if self.run_pk is not None:
+                row = conn.execute(
+                    select(
+                        t.run_streams.c.pk, t.run_streams.c.applied_seq, t.run_streams.c.ended_seq
+                    ).where(
+                        and_(
+                            t.run_streams.c.run_pk == self.run_pk,
+                            t.run_streams.c.stream_id == stream_id,
+                        )
+                    )
+                ).first()
+                if row is not None:
+                    self.stream_pk, self.applied_seq = int(row[0]), int(row[1])
+                    self.ended_seq = None if row[2] is None else int(row[2])
+
+    def heartbeat(self, now: float) -> None:
+        if self.run_pk is None:
+            return
+        run_pk = self.run_pk
+
+        def tx(conn: Connection) -> None:
+            conn.execute(
+                update(t.runs)
+                .where(and_(t.runs.c.pk == run_pk, t.runs.c.state.in_(LIVE_STATES)))
+                .values(heartbeat_at=now)
+            )
+
+        write_transaction(self.store.engine, tx)
+
+    def apply(self, ch: Changes) -> None:
+        if ch.empty:
+            return
+        if ch.end_of_log:
+            if self.ended_seq == ch.last_seq:
+                return
+        elif ch.last_seq <= self.applied_seq:
+            return
+        ids = self.store.key_ids(list(ch.points) + list(ch.values))
+        now = time.time()
+        result = write_transaction(self.store.engine, lambda conn: self._apply(conn, ch, ids, now))
+        self._open.update(result)
+        self.applied_seq = max(self.applied_seq, ch.last_seq)
+        if ch.end_of_log:
+            self.ended_seq = ch.last_seq
+
+    def _apply(
+        self, conn: Connection, ch: Changes, ids: dict[str, int], now: float
+    ) -> dict[int, _OpenChunk]:
+        run_pk = self.run_pk
+        if ch.run is not None or run_pk is None:
+            run_pk = self._upsert_run(conn, ch.run or {}, now)
+        stream_pk = self.stream_pk
+        if stream_pk is None:
+            stream_pk = self._ensure_stream(conn, run_pk, now)
+        else:
+            seq = conn.execute(
+                select(t.run_streams.c.applied_seq).where(t.run_streams.c.pk == stream_pk)
+            ).scalar_one()
+            if seq >= ch.last_seq and not ch.end_of_log:  # another process applied it already
+                return {}
+        opened: dict[int, _OpenChunk] = {}
+        chunk_rows: list[dict[str, Any]] = []
+        for name, (steps, values) in ch.points.items():
+            kid = ids[name]
+            oc = self._open.get(kid) or self._load_open(conn, run_pk, kid, stream_pk)
+            all_steps = np.concatenate([oc.steps, steps]) if len(oc.steps) else steps
+            all_values = np.concatenate([oc.values, values]) if len(oc.values) else values
+            no = oc.chunk_no
+            start = 0
+            while len(all_steps) - start >= chunks.CHUNK_POINTS:
+                end = start + chunks.CHUNK_POINTS
+                chunk_rows.append(
+                    _chunk_row(run_pk, kid, stream_pk, no, all_steps[start:end], all_values[start:end])
+                )
+                no += 1
+                start = end
+            rest_s, rest_v = all_steps[start:], all_values[start:]
+            if len(rest_s):
+                chunk_rows.append(_chunk_row(run_pk, kid, stream_pk, no, rest_s, rest_v))
+            opened[kid] = _OpenChunk(no, rest_s, rest_v)
+        upsert(conn, t.history_chunks, chunk_rows, ["run_pk", "key_id", "stream_pk", "chunk_no"])
+        value_rows = [
+            {"run_pk": run_pk, "key_id": ids[name], "step": step, "value": value}
+            for name, pairs in ch.values.items()
+            for step, value in pairs
+        ]
+        for i in range(0, len(value_rows), 5000):
+            upsert(conn, t.history_values, value_rows[i : i + 5000], ["run_pk", "key_id", "step"])
+        new_keys = [{"run_pk": run_pk, "key_id": ids[n]} for n in (*ch.points, *ch.values)]
+        insert_ignore(conn, t.run_keys, new_keys)
+        if ch.metric_defs:
+            upsert(
+                conn,
+                t.metric_defs,
+                [{"run_pk": run_pk, "name": n, "definition": d} for n, d in ch.metric_defs.items()],
+                ["run_pk", "name"],
+            )
+        run_values: dict[str, Any] = {"updated_at": now}
+        if ch.run_fields.get("state") in LIVE_STATES or "state" not in ch.run_fields:
+            run_values["heartbeat_at"] = now
+        for k, v in ch.run_fields.items():
+            if k in RUN_FIELDS:
+                run_values[k] = v
+        if ch.config is not None:
+            run_values["config"] = ch.config
+        if ch.summary is not None:
+            run_values["summary"] = ch.summary
+        if ch.rows:
+            run_values["history_rows"] = t.runs.c.history_rows + ch.rows
+            steps_seen = [int(s.max()) for s, _ in ch.points.values() if len(s)]
+            steps_seen += [max(p[0] for p in pairs) for pairs in ch.values.values() if pairs]
+            if steps_seen:
+                top = max(steps_seen)
+                greatest = func.max if conn.dialect.name == "sqlite" else func.greatest
+                run_values["last_step"] = func.coalesce(greatest(t.runs.c.last_step, top), top)
+        conn.execute(update(t.runs).where(t.runs.c.pk == run_pk).values(**run_values))
+        stream_values: dict[str, Any] = {"applied_seq": max(ch.last_seq, self.applied_seq)}
+        if ch.end_of_log:
+            stream_values["ended_seq"] = ch.last_seq
+        conn.execute(
+            update(t.run_streams).where(t.run_streams.c.pk == stream_pk).values(**stream_values)
+        )
+        self.run_pk, self.stream_pk = run_pk, stream_pk
+        return opened
+
+    def _upsert_run(self, conn: Connection, run: dict[str, Any], now: float) -> int:
+        key = self.key
+        project_id = self.store.project_id(conn, key.entity, key.project, now)
+        meta = run.get("metadata") or {}
+        start = float(run.get("start_time") or now)
+        row = {
+            "project_id": project_id,
+            "run_id": key.run_id,
+            "name": run.get("name"),
+            "notes": run.get("notes"),
+            "tags": list(run.get("tags") or []),
+            "group": run.get("group") or None,
+            "job_type": run.get("job_type") or None,
+            "state": "running",
+            "created_at": start,
+            "updated_at": now,
+            "heartbeat_at": now,
+            "host": meta.get("host"),
+            "pid": meta.get("pid"),
+            "sweep_id": run.get("sweep_id"),
+            "metadata": meta,
+            "config": run.get("config") or {},
+            "summary": run.get("summary") or {},
+            "starting_step": int(run.get("starting_step") or 0),
+            "history_rows": 0,
+        }
+        existing = self.store.find_run_pk(conn, key)
+        if existing is None:
+            insert_ignore(conn, t.runs, [row])
+            existing = self.store.find_run_pk(conn, key)
+            assert existing is not None
+            return existing
+        # The run exists (resume, or another writer in shared mode): it is running again.
+        conn.execute(
+            update(t.runs)
+            .where(t.runs.c.pk == existing)
+            .values(
+                state="running",
+                exit_code=None,
+                reason=None,
+                finished_at=None,
+                updated_at=now,
+                heartbeat_at=now,
+                host=row["host"],
+                pid=row["pid"],
+                metadata=meta,
+            )
+        )
+        return existing
+
+    def _ensure_stream(self, conn: Connection, run_pk: int, now: float) -> int:
+        s = t.run_streams.c
+        insert_ignore(
+            conn,
+            t.run_streams,
+            [{"run_pk": run_pk, "stream_id": self.stream_id, "applied_seq": 0, "created_at": now}],
+        )
+        return int(
+            conn.execute(
+                select(s.pk).where(and_(s.run_pk == run_pk, s.stream_id == self.stream_id))
+            ).scalar_one()
+        )
+
+    def _load_open(self, conn: Connection, run_pk: int, kid: int, stream_pk: int) -> _OpenChunk:
+        c = t.history_chunks.c
+        row = conn.execute(
+            select(c.chunk_no, c.step_min, c.n, c.dtype, c.steps, c.vals)
+            .where(and_(c.run_pk == run_pk, c.key_id == kid, c.stream_pk == stream_pk))
+            .order_by(c.chunk_no.desc())
+            .limit(1)
+        ).first()
+        if row is None:
+            return _OpenChunk(0)
+        no, step_min, n, dtype, steps, vals = row
+        if n >= chunks.CHUNK_POINTS:
+            return _OpenChunk(int(no) + 1)
+        s, v = chunks.decode(step_min, n, dtype, steps, vals)
+        return _OpenChunk(int(no), s, v)
+
+
+def _chunk_row(
+    run_pk: int, kid: int, stream_pk: int, no: int, steps: np.ndarray, values: np.ndarray
+) -> dict[str, Any]:
+    enc = chunks.encode(steps, values)
+    return {
+        "run_pk": run_pk,
+        "key_id": kid,
+        "stream_pk": stream_pk,
+        "chunk_no": no,
+        "step_min": enc.step_min,
+        "step_max": enc.step_max,
+        "n": enc.n,
+        "dtype": enc.dtype,
+        "steps": enc.steps,
+        "vals": enc.values,
+    }
