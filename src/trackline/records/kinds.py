@@ -18,6 +18,7 @@ ALERT = 9  # [ALERT, {title, text, level, wait_ms, ts}]
 FILES = 10  # [FILES, [{path, policy, ...}]]
 OUTPUT = 11  # [OUTPUT, stream, text, ts]
 STATS = 12  # [STATS, {system metric: value}, ts]
+ALERT_STATUS = 13  # [ALERT_STATUS, alert seq, {channel: {ok, error, attempts}}]
 
 NAMES = {
     RUN: "run",
@@ -32,4 +33,5 @@ NAMES = {
     FILES: "files",
     OUTPUT: "output",
     STATS: "stats",
+    ALERT_STATUS: "alert_status",
 }

@@ -23,11 +23,17 @@ class Changes:
     last_seq: int = 0
     run: dict[str, Any] | None = None  # the RUN record, when it is in this batch
     run_fields: dict[str, Any] = field(default_factory=dict)
-    config: dict[str, Any] | None = None
-    summary: dict[str, Any] | None = None
+    config: dict[str, Any] | None = None  # changed top-level keys only
+    config_removed: list[str] = field(default_factory=list)
+    summary: dict[str, Any] | None = None  # changed top-level keys only
+    summary_removed: list[str] = field(default_factory=list)
     metric_defs: dict[str, dict[str, Any]] = field(default_factory=dict)
     points: dict[str, tuple[np.ndarray, np.ndarray]] = field(default_factory=dict)
     values: dict[str, list[tuple[int, Any]]] = field(default_factory=dict)
+    system_points: dict[str, tuple[np.ndarray, np.ndarray]] = field(default_factory=dict)
+    alerts: list[dict[str, Any]] = field(default_factory=list)
+    alert_status: list[tuple[int, dict[str, Any]]] = field(default_factory=list)  # (alert seq, delivery)
+    logs: list[tuple[int, float, str, str]] = field(default_factory=list)  # (seq, ts, source, text)
     rows: int = 0  # history rows flushed in this batch
     end_of_log: bool = False  # the log ended without an exit record (written once per seq)
 

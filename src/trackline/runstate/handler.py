@@ -58,8 +58,12 @@ class RunHandler:
         self.spark: dict[str, list[Any]] = {}
         self._changes = Changes(stream_id)
         self._segments: dict[str, list[tuple[np.ndarray, np.ndarray]]] = {}
-        self._summary_dirty = False
-        self._config_dirty = False
+        # Top-level keys changed in this batch: the store merges them key by key, so
+        # several writers of one run (shared mode) never overwrite each other.
+        self._summary_keys: set[str] = set()
+        self._config_keys: set[str] = set()
+        self._sys_step = 0
+        self._sys_points: dict[str, tuple[list[int], list[Any]]] = {}
 
     # -- driving -------------------------------------------------------------------------
 
@@ -85,6 +89,14 @@ class RunHandler:
             elif kind == kinds.PREEMPTING:
                 self.state = "preempting"
                 self._changes.run_fields["state"] = "preempting"
+            elif kind == kinds.ALERT:
+                self._changes.alerts.append({"seq": seq, **record[1]})
+            elif kind == kinds.ALERT_STATUS:
+                self._changes.alert_status.append((record[1], record[2]))
+            elif kind == kinds.OUTPUT:
+                self._changes.logs.append((seq, record[3], record[1], record[2]))
+            elif kind == kinds.STATS:
+                self._stats(record[1], record[2])
             # Unknown kinds come from newer writers: skipped, never fatal.
         self.seq = seq
         ch = self._changes
@@ -105,12 +117,17 @@ class RunHandler:
                     np.concatenate([v for _, v in segs]),
                 )
         self._segments = {}
-        if self._summary_dirty:
-            ch.summary = self.summary
-            self._summary_dirty = False
-        if self._config_dirty:
-            ch.config = self.config
-            self._config_dirty = False
+        for name, (s, v) in self._sys_points.items():
+            ch.system_points[name] = (np.asarray(s, dtype=np.int64), np.asarray(v))
+        self._sys_points = {}
+        if self._summary_keys:
+            ch.summary = {k: self.summary[k] for k in self._summary_keys if k in self.summary}
+            ch.summary_removed = [k for k in self._summary_keys if k not in self.summary]
+            self._summary_keys = set()
+        if self._config_keys:
+            ch.config = {k: self.config[k] for k in self._config_keys if k in self.config}
+            ch.config_removed = [k for k in self._config_keys if k not in self.config]
+            self._config_keys = set()
         self._changes = Changes(self.stream_id)
         return ch
 
@@ -138,10 +155,10 @@ class RunHandler:
         self.last_ts = self.start_time
         if run.get("config"):
             self.config.update(run["config"])
-            self._config_dirty = True
+            self._config_keys.update(run["config"])
         if run.get("summary"):
             self.summary.update(run["summary"])
-            self._summary_dirty = True
+            self._summary_keys.update(run["summary"])
         for d in run.get("metric_defs") or ():
             self._metric(d)
 
@@ -198,7 +215,7 @@ class RunHandler:
             self._group(group)
         if self.last_step is not None:
             self.summary["_step"] = self.last_step
-        self._summary_dirty = True
+            self._summary_keys.add("_step")
 
     def _group(self, g: Group) -> None:
         cols = g.columns()
@@ -231,6 +248,7 @@ class RunHandler:
                 self._step_metric_values[name] = col[-1]
             d = self.metrics.lookup(name) if has_defs else None
             plain = plain_name(name)
+            self._summary_keys.add(name if plain else split_name(name)[0])
             if d is None or not d.summary:
                 if plain:
                     summary[name] = col[-1]
@@ -275,16 +293,18 @@ class RunHandler:
         self.config.update(updates)
         for key in removes:
             self.config.pop(key, None)
-        self._config_dirty = True
+        self._config_keys.update(updates)
+        self._config_keys.update(removes)
 
     def _summary(self, updates: list[list[Any]], removes: list[list[str]]) -> None:
         for path, value in updates:
             set_path(self.summary, path, value)
             self._aggs.pop(join_name(path), None)
+            self._summary_keys.add(path[0])
         for path in removes:
             delete_path(self.summary, path)
             self._aggs.pop(join_name(path), None)
-        self._summary_dirty = True
+            self._summary_keys.add(path[0])
 
     def _metric(self, d: dict[str, Any]) -> None:
         md = self.metrics.define(MetricDef.from_dict(d), overwrite=bool(d.get("overwrite")))
@@ -300,7 +320,9 @@ class RunHandler:
         ts = info.get("ts") or self.last_ts
         runtime = ts - self.start_time + self.runtime_offset
         self.summary["_runtime"] = runtime
-        self._summary_dirty = True
+        self._summary_keys.add("_runtime")
+        if not self.run.get("owns_state", True):
+            return  # a secondary writer in shared mode: the primary owns the run's state
         self._changes.run_fields.update(
             {
                 "state": self.state,
@@ -310,6 +332,21 @@ class RunHandler:
                 "runtime": runtime,
             }
         )
+
+    def _stats(self, sample: dict[str, Any], ts: float) -> None:
+        """One system-metrics sample: a row of the run's "system" stream."""
+        step = self._sys_step
+        self._sys_step += 1
+        row = {**sample, "_timestamp": ts, "_runtime": ts - self.start_time + self.runtime_offset}
+        for name, value in row.items():
+            t = type(value)
+            if t is not float and t is not int:
+                continue
+            entry = self._sys_points.get(name)
+            if entry is None:
+                entry = self._sys_points[name] = ([], [])
+            entry[0].append(step)
+            entry[1].append(value)
 
     # -- reads for the SDK ---------------------------------------------------------------
 

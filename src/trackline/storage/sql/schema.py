@@ -18,6 +18,7 @@ from __future__ import annotations
 from sqlalchemy import (
     JSON,
     BigInteger,
+    Boolean,
     Column,
     Float,
     ForeignKey,
@@ -136,7 +137,59 @@ history_values = Table(
     metadata,
     Column("run_pk", Integer, ForeignKey("runs.pk", ondelete="CASCADE"), primary_key=True),
     Column("key_id", Integer, primary_key=True),
+    Column("stream_pk", Integer, primary_key=True),
     Column("step", BigInteger, primary_key=True),
     Column("value", JSONType),
     sqlite_with_rowid=False,
+)
+
+# -- 0002: run lifecycle (alerts, console output, system metrics, resume/fork) ---------------
+
+runs.append_column(Column("forked_from", String(128)))
+runs.append_column(Column("fork_step", BigInteger))
+# [[max_stream_pk, step], ...]: rows of streams up to max_stream_pk after step are hidden
+# (resume_from rewinds the run there; the rows are kept, not deleted).
+runs.append_column(Column("history_cutoffs", JSONType))
+run_streams.append_column(Column("label", String(128)))  # x_label of the writer (shared mode)
+
+alerts = Table(
+    "alerts",
+    metadata,
+    Column("run_pk", Integer, ForeignKey("runs.pk", ondelete="CASCADE"), primary_key=True),
+    Column("stream_pk", Integer, primary_key=True),
+    Column("seq", BigInteger, primary_key=True),
+    Column("ts", Float, nullable=False),
+    Column("title", Text, nullable=False),
+    Column("text", Text, nullable=False),
+    Column("level", String(8), nullable=False),
+    Column("wait_ms", BigInteger, nullable=False),
+    Column("throttled", Boolean, nullable=False),
+    Column("delivery", JSONType),  # {"webhook": {"ok": bool, "error": str, "attempts": n}, ...}
+)
+
+run_logs = Table(
+    "run_logs",
+    metadata,
+    Column("run_pk", Integer, ForeignKey("runs.pk", ondelete="CASCADE"), primary_key=True),
+    Column("stream_pk", Integer, primary_key=True),
+    Column("seq", BigInteger, primary_key=True),
+    Column("ts", Float, nullable=False),
+    Column("source", String(8), nullable=False),  # stdout | stderr | log
+    Column("text", Text, nullable=False),
+    sqlite_with_rowid=False,
+)
+
+system_chunks = Table(
+    "system_chunks",
+    metadata,
+    Column("run_pk", Integer, ForeignKey("runs.pk", ondelete="CASCADE"), primary_key=True),
+    Column("key_id", Integer, primary_key=True),
+    Column("stream_pk", Integer, primary_key=True),
+    Column("chunk_no", Integer, primary_key=True),
+    Column("step_min", BigInteger, nullable=False),
+    Column("step_max", BigInteger, nullable=False),
+    Column("n", Integer, nullable=False),
+    Column("dtype", String(2), nullable=False),
+    Column("steps", LargeBinary),
+    Column("vals", LargeBinary, nullable=False),
 )

@@ -149,16 +149,39 @@ class SQLStore:
             )
             return [d for (d,) in rows]
 
+    def _cutoffs(self, conn: Connection, run_pk: int) -> list[tuple[int, int]]:
+        raw = conn.execute(select(t.runs.c.history_cutoffs).where(t.runs.c.pk == run_pk)).scalar()
+        return [(int(a), int(b)) for a, b in (raw or [])]
+
+    @staticmethod
+    def _visible_until(cutoffs: list[tuple[int, int]], stream_pk: int) -> int | None:
+        """The last visible step of a stream after rewinds (None: no limit)."""
+        limits = [step for max_stream, step in cutoffs if stream_pk <= max_stream]
+        return min(limits) if limits else None
+
     def numeric_history(
-        self, run_pk: int, keys: list[str], min_step: int | None = None, max_step: int | None = None
-    ) -> dict[str, tuple[np.ndarray, np.ndarray]]:
-        c = t.history_chunks.c
+        self,
+        run_pk: int,
+        keys: list[str],
+        min_step: int | None = None,
+        max_step: int | None = None,
+        system: bool = False,
+        by_stream: bool = False,
+    ) -> dict[Any, tuple[np.ndarray, np.ndarray]]:
+        """Numeric history per key as (steps, values) arrays, last write per step kept.
+
+        ``system=True`` reads the system-metrics stream. ``by_stream=True`` keeps each
+        writer's rows apart (shared-mode runs): keys become ``(name, stream_pk)``.
+        """
+        table = t.system_chunks if system else t.history_chunks
+        c = table.c
         with self.engine.connect() as conn:
             ids = self._lookup_key_ids(conn, keys)
             if not ids:
                 return {}
+            cutoffs = [] if system else self._cutoffs(conn, run_pk)
             by_id = {v: k for k, v in ids.items()}
-            q = select(c.key_id, c.step_min, c.n, c.dtype, c.steps, c.vals).where(
+            q = select(c.key_id, c.stream_pk, c.step_min, c.n, c.dtype, c.steps, c.vals).where(
                 and_(c.run_pk == run_pk, c.key_id.in_(list(by_id)))
             )
             if min_step is not None:
@@ -166,39 +189,94 @@ class SQLStore:
             if max_step is not None:
                 q = q.where(c.step_min <= max_step)
             q = q.order_by(c.key_id, c.stream_pk, c.chunk_no)
-            parts: dict[int, list[tuple[np.ndarray, np.ndarray]]] = {}
-            for kid, step_min, n, dtype, steps, vals in conn.execute(q):
-                parts.setdefault(kid, []).append(chunks.decode(step_min, n, dtype, steps, vals))
-        out: dict[str, tuple[np.ndarray, np.ndarray]] = {}
-        for kid, ps in parts.items():
+            parts: dict[Any, list[tuple[np.ndarray, np.ndarray]]] = {}
+            for kid, stream_pk, step_min, n, dtype, steps, vals in conn.execute(q):
+                s, v = chunks.decode(step_min, n, dtype, steps, vals)
+                until = self._visible_until(cutoffs, stream_pk) if cutoffs else None
+                if until is not None:
+                    keep = s <= until
+                    s, v = s[keep], v[keep]
+                group = (by_id[kid], stream_pk) if by_stream else by_id[kid]
+                parts.setdefault(group, []).append((s, v))
+        out: dict[Any, tuple[np.ndarray, np.ndarray]] = {}
+        for group, ps in parts.items():
             s, v = chunks.merge_series(ps)
             if min_step is not None or max_step is not None:
                 lo = 0 if min_step is None else int(np.searchsorted(s, min_step, "left"))
                 hi = len(s) if max_step is None else int(np.searchsorted(s, max_step, "right"))
                 s, v = s[lo:hi], v[lo:hi]
-            out[by_id[kid]] = (s, v)
+            out[group] = (s, v)
         return out
 
     def value_history(
-        self, run_pk: int, keys: list[str], min_step: int | None = None, max_step: int | None = None
-    ) -> dict[str, list[tuple[int, Any]]]:
+        self,
+        run_pk: int,
+        keys: list[str],
+        min_step: int | None = None,
+        max_step: int | None = None,
+        by_stream: bool = False,
+    ) -> dict[Any, list[tuple[int, Any]]]:
+        """Non-numeric history per key as (step, value) pairs; later streams win a step."""
         c = t.history_values.c
         with self.engine.connect() as conn:
             ids = self._lookup_key_ids(conn, keys)
             if not ids:
                 return {}
+            cutoffs = self._cutoffs(conn, run_pk)
             by_id = {v: k for k, v in ids.items()}
-            q = select(c.key_id, c.step, c.value).where(
+            q = select(c.key_id, c.stream_pk, c.step, c.value).where(
                 and_(c.run_pk == run_pk, c.key_id.in_(list(by_id)))
             )
             if min_step is not None:
                 q = q.where(c.step >= min_step)
             if max_step is not None:
                 q = q.where(c.step <= max_step)
-            out: dict[str, list[tuple[int, Any]]] = {}
-            for kid, step, value in conn.execute(q.order_by(c.key_id, c.step)):
-                out.setdefault(by_id[kid], []).append((int(step), value))
+            out: dict[Any, list[tuple[int, Any]]] = {}
+            for kid, stream_pk, step, value in conn.execute(q.order_by(c.key_id, c.step, c.stream_pk)):
+                until = self._visible_until(cutoffs, stream_pk) if cutoffs else None
+                if until is not None and step > until:
+                    continue
+                group = (by_id[kid], stream_pk) if by_stream else by_id[kid]
+                pairs = out.setdefault(group, [])
+                if pairs and pairs[-1][0] == step:
+                    pairs[-1] = (int(step), value)  # a later stream wrote this step again
+                else:
+                    pairs.append((int(step), value))
             return out
+
+    def stream_labels(self, run_pk: int) -> dict[int, str | None]:
+        """The run's record streams (writers) and their labels (shared mode)."""
+        with self.engine.connect() as conn:
+            rows = conn.execute(
+                select(t.run_streams.c.pk, t.run_streams.c.label).where(t.run_streams.c.run_pk == run_pk)
+            )
+            return {int(pk): label for pk, label in rows}
+
+    def system_keys(self, run_pk: int) -> list[str]:
+        k, c = t.metric_keys.c, t.system_chunks.c
+        with self.engine.connect() as conn:
+            rows = conn.execute(
+                select(k.name).distinct().join(t.system_chunks, c.key_id == k.id).where(c.run_pk == run_pk)
+            )
+            return sorted(name for (name,) in rows)
+
+    def alerts(self, run_pk: int) -> list[dict[str, Any]]:
+        a = t.alerts.c
+        with self.engine.connect() as conn:
+            rows = conn.execute(select(t.alerts).where(a.run_pk == run_pk).order_by(a.ts, a.seq))
+            return [dict(r._mapping) for r in rows]
+
+    def logs(self, run_pk: int, search: str | None = None, limit: int | None = None) -> list[dict[str, Any]]:
+        """Console output lines in order (``search``: substring filter)."""
+        c = t.run_logs.c
+        q = select(c.ts, c.source, c.text).where(c.run_pk == run_pk)
+        if search:
+            q = q.where(c.text.contains(search, autoescape=True))
+        q = q.order_by(c.ts, c.stream_pk, c.seq)
+        if limit is not None:
+            q = q.limit(limit)
+        with self.engine.connect() as conn:
+            return [dict(r._mapping) for r in conn.execute(q)]
 
     def first_step_at_or_after(self, run_pk: int, keys: list[str], lo: int | None) -> int | None:
         """The first step >= ``lo`` holding any of ``keys`` (``lo`` itself if a chunk spans it)."""

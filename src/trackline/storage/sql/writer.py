@@ -77,7 +77,7 @@ class SQLStreamWriter:
         self.stream_pk: int | None = None
         self.applied_seq = 0
         self.ended_seq: int | None = None
-        self._open: dict[int, _OpenChunk] = {}
+        self._open: dict[tuple[str, int], _OpenChunk] = {}
         with store.engine.connect() as conn:
             self.run_pk = store.find_run_pk(conn, key)
             if self.run_pk is not None:
@@ -117,7 +117,7 @@ class SQLStreamWriter:
                 return
         elif ch.last_seq <= self.applied_seq:
             return
-        ids = self.store.key_ids(list(ch.points) + list(ch.values))
+        ids = self.store.key_ids(list(ch.points) + list(ch.values) + list(ch.system_points))
         now = time.time()
         result = write_transaction(self.store.engine, lambda conn: self._apply(conn, ch, ids, now))
         self._open.update(result)
@@ -127,47 +127,28 @@ class SQLStreamWriter:
 
     def _apply(
         self, conn: Connection, ch: Changes, ids: dict[str, int], now: float
-    ) -> dict[int, _OpenChunk]:
+    ) -> dict[tuple[str, int], _OpenChunk]:
         run_pk = self.run_pk
         if ch.run is not None or run_pk is None:
             run_pk = self._upsert_run(conn, ch.run or {}, now)
         stream_pk = self.stream_pk
         if stream_pk is None:
-            stream_pk = self._ensure_stream(conn, run_pk, now)
+            stream_pk = self._ensure_stream(conn, run_pk, now, (ch.run or {}).get("label"))
         else:
             seq = conn.execute(
                 select(t.run_streams.c.applied_seq).where(t.run_streams.c.pk == stream_pk)
             ).scalar_one()
             if seq >= ch.last_seq and not ch.end_of_log:  # another process applied it already
                 return {}
-        opened: dict[int, _OpenChunk] = {}
-        chunk_rows: list[dict[str, Any]] = []
-        for name, (steps, values) in ch.points.items():
-            kid = ids[name]
-            oc = self._open.get(kid) or self._load_open(conn, run_pk, kid, stream_pk)
-            all_steps = np.concatenate([oc.steps, steps]) if len(oc.steps) else steps
-            all_values = np.concatenate([oc.values, values]) if len(oc.values) else values
-            no = oc.chunk_no
-            start = 0
-            while len(all_steps) - start >= chunks.CHUNK_POINTS:
-                end = start + chunks.CHUNK_POINTS
-                chunk_rows.append(
-                    _chunk_row(run_pk, kid, stream_pk, no, all_steps[start:end], all_values[start:end])
-                )
-                no += 1
-                start = end
-            rest_s, rest_v = all_steps[start:], all_values[start:]
-            if len(rest_s):
-                chunk_rows.append(_chunk_row(run_pk, kid, stream_pk, no, rest_s, rest_v))
-            opened[kid] = _OpenChunk(no, rest_s, rest_v)
-        upsert(conn, t.history_chunks, chunk_rows, ["run_pk", "key_id", "stream_pk", "chunk_no"])
+        opened = self._write_chunks(conn, t.history_chunks, ch.points, ids, run_pk, stream_pk)
+        opened.update(self._write_chunks(conn, t.system_chunks, ch.system_points, ids, run_pk, stream_pk))
         value_rows = [
-            {"run_pk": run_pk, "key_id": ids[name], "step": step, "value": value}
+            {"run_pk": run_pk, "key_id": ids[name], "stream_pk": stream_pk, "step": step, "value": value}
             for name, pairs in ch.values.items()
             for step, value in pairs
         ]
         for i in range(0, len(value_rows), 5000):
-            upsert(conn, t.history_values, value_rows[i : i + 5000], ["run_pk", "key_id", "step"])
+            upsert(conn, t.history_values, value_rows[i : i + 5000], ["run_pk", "key_id", "stream_pk", "step"])
         new_keys = [{"run_pk": run_pk, "key_id": ids[n]} for n in (*ch.points, *ch.values)]
         insert_ignore(conn, t.run_keys, new_keys)
         if ch.metric_defs:
@@ -177,16 +158,21 @@ class SQLStreamWriter:
                 [{"run_pk": run_pk, "name": n, "definition": d} for n, d in ch.metric_defs.items()],
                 ["run_pk", "name"],
             )
+        self._write_events(conn, ch, run_pk, stream_pk)
         run_values: dict[str, Any] = {"updated_at": now}
         if ch.run_fields.get("state") in LIVE_STATES or "state" not in ch.run_fields:
             run_values["heartbeat_at"] = now
         for k, v in ch.run_fields.items():
             if k in RUN_FIELDS:
                 run_values[k] = v
-        if ch.config is not None:
-            run_values["config"] = ch.config
-        if ch.summary is not None:
-            run_values["summary"] = ch.summary
+        if ch.config is not None or ch.config_removed or ch.summary is not None or ch.summary_removed:
+            current = conn.execute(
+                select(t.runs.c.config, t.runs.c.summary).where(t.runs.c.pk == run_pk)
+            ).one()
+            if ch.config is not None or ch.config_removed:
+                run_values["config"] = _merged(current[0], ch.config, ch.config_removed)
+            if ch.summary is not None or ch.summary_removed:
+                run_values["summary"] = _merged(current[1], ch.summary, ch.summary_removed)
         if ch.rows:
             run_values["history_rows"] = t.runs.c.history_rows + ch.rows
             steps_seen = [int(s.max()) for s, _ in ch.points.values() if len(s)]
@@ -204,6 +190,78 @@ class SQLStreamWriter:
         )
         self.run_pk, self.stream_pk = run_pk, stream_pk
         return opened
+
+    def _write_chunks(
+        self,
+        conn: Connection,
+        table: Any,
+        points: dict[str, tuple[np.ndarray, np.ndarray]],
+        ids: dict[str, int],
+        run_pk: int,
+        stream_pk: int,
+    ) -> dict[tuple[str, int], _OpenChunk]:
+        """Append points to the stream's open chunk per metric, sealing full chunks."""
+        opened: dict[tuple[str, int], _OpenChunk] = {}
+        rows: list[dict[str, Any]] = []
+        for name, (steps, values) in points.items():
+            kid = ids[name]
+            cache_key = (table.name, kid)
+            oc = self._open.get(cache_key) or self._load_open(conn, table, run_pk, kid, stream_pk)
+            all_steps = np.concatenate([oc.steps, steps]) if len(oc.steps) else steps
+            all_values = np.concatenate([oc.values, values]) if len(oc.values) else values
+            no = oc.chunk_no
+            start = 0
+            while len(all_steps) - start >= chunks.CHUNK_POINTS:
+                end = start + chunks.CHUNK_POINTS
+                rows.append(_chunk_row(run_pk, kid, stream_pk, no, all_steps[start:end], all_values[start:end]))
+                no += 1
+                start = end
+            rest_s, rest_v = all_steps[start:], all_values[start:]
+            if len(rest_s):
+                rows.append(_chunk_row(run_pk, kid, stream_pk, no, rest_s, rest_v))
+            opened[cache_key] = _OpenChunk(no, rest_s, rest_v)
+        upsert(conn, table, rows, ["run_pk", "key_id", "stream_pk", "chunk_no"])
+        return opened
+
+    def _write_events(self, conn: Connection, ch: Changes, run_pk: int, stream_pk: int) -> None:
+        """Alerts, their delivery results, and console output lines."""
+        if ch.alerts:
+            upsert(
+                conn,
+                t.alerts,
+                [
+                    {
+                        "run_pk": run_pk,
+                        "stream_pk": stream_pk,
+                        "seq": a["seq"],
+                        "ts": a["ts"],
+                        "title": a["title"],
+                        "text": a["text"],
+                        "level": a["level"],
+                        "wait_ms": a["wait_ms"],
+                        "throttled": bool(a.get("throttled")),
+                        "delivery": a.get("delivery"),
+                    }
+                    for a in ch.alerts
+                ],
+                ["run_pk", "stream_pk", "seq"],
+            )
+        for alert_seq, delivery in ch.alert_status:
+            conn.execute(
+                update(t.alerts)
+                .where(and_(t.alerts.c.run_pk == run_pk, t.alerts.c.stream_pk == stream_pk, t.alerts.c.seq == alert_seq))
+                .values(delivery=delivery)
+            )
+        if ch.logs:
+            upsert(
+                conn,
+                t.run_logs,
+                [
+                    {"run_pk": run_pk, "stream_pk": stream_pk, "seq": seq, "ts": ts, "source": source, "text": text}
+                    for seq, ts, source, text in ch.logs
+                ],
+                ["run_pk", "stream_pk", "seq"],
+            )
 
     def _upsert_run(self, conn: Connection, run: dict[str, Any], now: float) -> int:
         key = self.key
@@ -230,6 +288,8 @@ class SQLStreamWriter:
             "summary": run.get("summary") or {},
             "starting_step": int(run.get("starting_step") or 0),
             "history_rows": 0,
+            "forked_from": run.get("forked_from"),
+            "fork_step": run.get("fork_step"),
         }
         existing = self.store.find_run_pk(conn, key)
         if existing is None:
@@ -237,30 +297,45 @@ class SQLStreamWriter:
             existing = self.store.find_run_pk(conn, key)
             assert existing is not None
             return existing
-        # The run exists (resume, or another writer in shared mode): it is running again.
-        conn.execute(
-            update(t.runs)
-            .where(t.runs.c.pk == existing)
-            .values(
-                state="running",
-                exit_code=None,
-                reason=None,
-                finished_at=None,
-                updated_at=now,
-                heartbeat_at=now,
-                host=row["host"],
-                pid=row["pid"],
-                metadata=meta,
-            )
-        )
+        if not run.get("owns_state", True):
+            return existing  # a secondary writer of a shared run: the primary owns the row
+        # The run exists (resume, or the primary writer of a shared run): it runs again.
+        values: dict[str, Any] = {
+            "state": "running",
+            "exit_code": None,
+            "reason": None,
+            "finished_at": None,
+            "updated_at": now,
+            "heartbeat_at": now,
+            "host": row["host"],
+            "pid": row["pid"],
+            "metadata": meta,
+        }
+        if run.get("resumed"):
+            for field_name in ("name", "notes", "tags", "group", "job_type"):
+                if field_name in run:
+                    values[field_name] = row[field_name]
+        rewind = run.get("rewind_step")
+        if rewind is not None:
+            # resume_from: hide (not delete) what earlier writers logged after the step.
+            top = conn.execute(
+                select(func.max(t.run_streams.c.pk)).where(t.run_streams.c.run_pk == existing)
+            ).scalar()
+            cutoffs = conn.execute(
+                select(t.runs.c.history_cutoffs).where(t.runs.c.pk == existing)
+            ).scalar() or []
+            if top is not None:
+                values["history_cutoffs"] = [*cutoffs, [int(top), int(rewind)]]
+            values["last_step"] = int(rewind)
+        conn.execute(update(t.runs).where(t.runs.c.pk == existing).values(**values))
         return existing
 
-    def _ensure_stream(self, conn: Connection, run_pk: int, now: float) -> int:
+    def _ensure_stream(self, conn: Connection, run_pk: int, now: float, label: str | None) -> int:
         s = t.run_streams.c
         insert_ignore(
             conn,
             t.run_streams,
-            [{"run_pk": run_pk, "stream_id": self.stream_id, "applied_seq": 0, "created_at": now}],
+            [{"run_pk": run_pk, "stream_id": self.stream_id, "applied_seq": 0, "created_at": now, "label": label}],
         )
         return int(
             conn.execute(
@@ -268,8 +343,8 @@ class SQLStreamWriter:
             ).scalar_one()
         )
 
-    def _load_open(self, conn: Connection, run_pk: int, kid: int, stream_pk: int) -> _OpenChunk:
-        c = t.history_chunks.c
+    def _load_open(self, conn: Connection, table: Any, run_pk: int, kid: int, stream_pk: int) -> _OpenChunk:
+        c = table.c
         row = conn.execute(
             select(c.chunk_no, c.step_min, c.n, c.dtype, c.steps, c.vals)
             .where(and_(c.run_pk == run_pk, c.key_id == kid, c.stream_pk == stream_pk))
@@ -283,6 +358,14 @@ class SQLStreamWriter:
             return _OpenChunk(int(no) + 1)
         s, v = chunks.decode(step_min, n, dtype, steps, vals)
         return _OpenChunk(int(no), s, v)
+
+
+def _merged(current: dict[str, Any] | None, changed: dict[str, Any] | None, removed: list[str]) -> dict[str, Any]:
+    out = dict(current or {})
+    out.update(changed or {})
+    for key in removed:
+        out.pop(key, None)
+    return out
 
 
 def _chunk_row(

@@ -110,6 +110,7 @@ def upgrade() -> None:
         "history_values",
         sa.Column("run_pk", sa.Integer, sa.ForeignKey("runs.pk", ondelete="CASCADE"), primary_key=True),
         sa.Column("key_id", sa.Integer, primary_key=True),
+        sa.Column("stream_pk", sa.Integer, primary_key=True),
         sa.Column("step", sa.BigInteger, primary_key=True),
         sa.Column("value", JSONType),
         sqlite_with_rowid=False,
