@@ -174,7 +174,8 @@ def run_measure(
             proc.wait(timeout=timeout)
         except subprocess.TimeoutExpired:
             _kill_group(proc)
-            return {"error": f"timed out after {timeout:.0f} s (log: {log_file})"}
+            tail = log_file.read_text(errors="replace").strip().splitlines()[-1:]
+            return {"error": f"timed out after {timeout:g} s; last output: {tail}"}
         finally:
             if sampler:
                 sampler.stop()
@@ -242,7 +243,12 @@ def build_report(results: dict[str, Any], tools: list[str]) -> list[dict[str, An
             if peer == "trackline":
                 continue
             pv = values.get(peer)
-            if isinstance(tl, float) and isinstance(pv, float) and tl > 0 and pv > 0:
+            if isinstance(tl, float) and isinstance(pv, float) and tl > 0 and pv == 0:
+                # e.g. a peer that recovered nothing: no finite ratio exists.
+                row["ratios"][peer] = {"peer_over_trackline": 0.0, "trackline_advantage": "inf"}
+                if m.better == "lower":
+                    row["ratios"][peer]["trackline_advantage"] = 0.0
+            elif isinstance(tl, float) and isinstance(pv, float) and tl > 0 and pv > 0:
                 # peer_over_trackline: the plain ratio.  trackline_advantage: how
                 # many times better trackline is (> 1 = trackline better).
                 r = pv / tl
@@ -282,7 +288,7 @@ def fmt_ratio(row: dict[str, Any], peer: str) -> str:
     if not r:
         return ""
     a = r["trackline_advantage"]
-    return f"{a:.3g}x"
+    return f"{a:.3g}x" if isinstance(a, float) else f"{a}x"
 
 
 def table_rows(report: list[dict[str, Any]], tools: list[str]) -> tuple[list[str], list[list[str]]]:
@@ -382,6 +388,9 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--keep", action="store_true", help="keep the temporary directories")
     p.add_argument("--no-json", action="store_true", help="do not print the JSON to stdout")
     p.add_argument("--out", type=Path, default=None, help="JSON path (default results/<ts>.json)")
+    p.add_argument(
+        "--report", type=Path, default=None, help="re-print a saved results JSON; run nothing"
+    )
     args = p.parse_args(argv)
 
     tools = [t.strip() for t in args.tools.split(",") if t.strip()]
@@ -393,6 +402,13 @@ def main(argv: list[str] | None = None) -> int:
     for item in args.steps_for:
         tool, _, n = item.partition("=")
         steps_for[tool] = int(n)
+
+    if args.report:
+        # Re-render a saved run (e.g. after changing the report code).
+        doc = json.loads(args.report.read_text())
+        doc["report"] = build_report(doc["raw"], doc["config"]["tools"])
+        show(doc, args.no_json)
+        return 0
 
     started = dt.datetime.now(dt.timezone.utc)
     scratch = Path(tempfile.mkdtemp(prefix="trackline-bench-"))
@@ -413,7 +429,6 @@ def main(argv: list[str] | None = None) -> int:
         else:
             shutil.rmtree(scratch, ignore_errors=True)
 
-    report = build_report(results, tools)
     versions: dict[str, Any] = {}
     for tool in tools:
         for r in results[tool].values():
@@ -434,29 +449,34 @@ def main(argv: list[str] | None = None) -> int:
         },
         "versions": versions,
         "setup": {t: n for t, n in setup_notes().items() if t in tools},
-        "report": report,
+        "report": build_report(results, tools),
         "raw": results,
     }
     RESULTS.mkdir(exist_ok=True)
     out = args.out or RESULTS / f"{started.strftime('%Y%m%dT%H%M%SZ')}.json"
     out.write_text(json.dumps(doc, indent=2, default=str))
-
-    vers = (
-        ", ".join(f"{t} {v.get(t, '?')}" for t, v in versions.items())
-        + f"; python {platform.python_version()}"
-    )
-    steps_txt = f"{args.steps:,} steps x 10 scalars" + (
-        f" (except {', '.join(f'{t}: {n:,}' for t, n in steps_for.items())})" if steps_for else ""
-    )
-    print_table(report, tools, f"trackline benchmarks: {steps_txt} - {vers}")
-    for tool in tools:
-        for measure, r in results[tool].items():
-            if "error" in r:
-                print(f"error: {tool} {measure}: {r['error']}")
-    if not args.no_json:
-        print(json.dumps({k: doc[k] for k in doc if k != "raw"}, indent=2, default=str))
+    show(doc, args.no_json)
     print(f"[bench] wrote {out}", file=sys.stderr)
     return 0
+
+
+def show(doc: dict[str, Any], no_json: bool) -> None:
+    """Print the table, the errors in full, and (unless ``no_json``) the JSON report."""
+    cfg, versions = doc["config"], doc["versions"]
+    tools = cfg["tools"]
+    python = next((v["python"] for v in versions.values() if "python" in v), "?")
+    vers = ", ".join(f"{t} {v.get(t, '?')}" for t, v in versions.items()) + f"; python {python}"
+    steps_for = cfg.get("steps_for") or {}
+    steps_txt = f"{cfg['steps']:,} steps x 10 scalars" + (
+        f" (except {', '.join(f'{t}: {n:,}' for t, n in steps_for.items())})" if steps_for else ""
+    )
+    print_table(doc["report"], tools, f"trackline benchmarks: {steps_txt} - {vers}")
+    for tool in tools:
+        for measure, r in doc["raw"].get(tool, {}).items():
+            if "error" in r:
+                print(f"error: {tool} {measure}: {r['error']}")
+    if not no_json:
+        print(json.dumps({k: doc[k] for k in doc if k != "raw"}, indent=2, default=str))
 
 
 if __name__ == "__main__":

@@ -1,0 +1,1 @@
+"""One adapter per tracker; see base.Adapter for the contract."""
