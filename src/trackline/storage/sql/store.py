@@ -313,6 +313,83 @@ class SQLStore:
 
         write_transaction(self.engine, tx)
 
+    # -- run listings and moves (query API, CLI, REST runs endpoint; see sql/query.py) ----
+
+    def refresh_states(self, entity: str | None = None, project: str | None = None) -> None:
+        """Mark live runs in scope whose writer is gone, so filters on ``state`` see it."""
+        q = self._run_select().where(t.runs.c.state.in_(LIVE_STATES))
+        if entity is not None:
+            q = q.where(t.projects.c.entity == entity)
+        if project is not None:
+            q = q.where(t.projects.c.name == project)
+        with self.engine.connect() as conn:
+            live = [dict(row._mapping) for row in conn.execute(q)]
+        for run in live:
+            self._detect_crash(run)
+
+    def query_runs(
+        self,
+        filters: dict[str, Any] | None = None,
+        order: str | None = None,
+        entity: str | None = None,
+        project: str | None = None,
+        cursor: str | None = None,
+        limit: int = 50,
+    ) -> tuple[list[dict[str, Any]], str | None]:
+        """One page of runs matching W&B-style ``filters``, and the cursor of the next page."""
+        from trackline.storage.sql import query
+
+        if cursor is None:
+            self.refresh_states(entity, project)
+        stmt = query.runs_query(
+            filters, order or query.DEFAULT_ORDER, entity, project,
+            dialect=self.engine.dialect.name, cursor=cursor, limit=limit + 1,
+        )
+        with self.engine.connect() as conn:
+            rows = [dict(r) for r in conn.execute(stmt).mappings()]
+        more = len(rows) > limit
+        rows = rows[:limit]
+        nxt = query.next_cursor(rows[-1], order or query.DEFAULT_ORDER) if more and rows else None
+        for row in rows:
+            for k in ("_sort_rank", "_sort_num", "_sort_text"):
+                row.pop(k, None)
+        return [self._detect_crash(row) for row in rows], nxt
+
+    def count_runs(
+        self, filters: dict[str, Any] | None = None, entity: str | None = None, project: str | None = None
+    ) -> int:
+        from trackline.storage.sql import query
+
+        self.refresh_states(entity, project)
+        stmt = query.count_query(filters, entity, project, dialect=self.engine.dialect.name)
+        with self.engine.connect() as conn:
+            return int(conn.execute(stmt).scalar_one())
+
+    def get_project(self, entity: str, name: str) -> dict[str, Any] | None:
+        for row in self.list_projects(entity):
+            if row["name"] == name:
+                return row
+        return None
+
+    def find_runs(self, run_id: str) -> list[dict[str, Any]]:
+        """Every run with this id, in any project (ids are unique only per project)."""
+        with self.engine.connect() as conn:
+            rows = conn.execute(self._run_select().where(t.runs.c.run_id == run_id)).all()
+        return [self._detect_crash(dict(row._mapping)) for row in rows]
+
+    def move_run(self, run_pk: int, entity: str, project: str) -> None:
+        """Move a run (with its history) to another project, created if needed."""
+        now = time.time()
+
+        def tx(conn: Connection) -> None:
+            run_id = conn.execute(select(t.runs.c.run_id).where(t.runs.c.pk == run_pk)).scalar_one()
+            if self.find_run_pk(conn, RunKey(entity, project, run_id)) is not None:
+                raise ValueError(f"{entity}/{project} already has a run with id {run_id!r}")
+            pid = self.project_id(conn, entity, project, now)
+            conn.execute(update(t.runs).where(t.runs.c.pk == run_pk).values(project_id=pid, updated_at=now))
+
+        write_transaction(self.engine, tx)
+
     # -- crash detection (lazy: readers mark dead runs, no daemon needed) ----------------
 
     def _detect_crash(self, run: dict[str, Any]) -> dict[str, Any]:
