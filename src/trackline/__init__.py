@@ -17,9 +17,12 @@ from typing import TYPE_CHECKING, Any
 
 from trackline.errors import CommError, ConfigError, Error, UsageError
 from trackline.sdk import lifecycle as _lifecycle
+from trackline.sdk.alerts import AlertLevel
 from trackline.sdk.init import __version__, init
 from trackline.sdk.preinit import PreInitObject as _PreInitObject
 from trackline.sdk.preinit import preinit_callable as _preinit_callable
+from trackline.sdk.resume import requeue_run_id
+from trackline.sdk.status import RunStatus
 from trackline.settings import Settings
 
 if TYPE_CHECKING:
@@ -27,11 +30,13 @@ if TYPE_CHECKING:
     from trackline.sdk.run import Run
 
 __all__ = [
+    "AlertLevel",
     "Api",
     "CommError",
     "ConfigError",
     "Error",
     "Run",
+    "RunStatus",
     "Settings",
     "UsageError",
     "__version__",
@@ -47,6 +52,7 @@ __all__ = [
     "log_model",
     "login",
     "mark_preempting",
+    "requeue_run_id",
     "run",
     "save",
     "setup",

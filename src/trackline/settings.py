@@ -239,11 +239,19 @@ FIELDS: dict[str, tuple[Any, Callable[[Any], Any]]] = {
     "x_stats_sampling_interval": (15.0, _to_interval),
     "x_disable_stats": (False, _to_bool),
     "x_start_time": (None, lambda v: None if v is None else float(v)),
+    "x_stats_per_core": (False, _to_bool),
+    "x_stats_disk_paths": (("/",), _to_tuple),
+    "run_id_file": (None, _to_path),
+    "alert_webhook_url": (None, _to_str),
+    "alert_email_to": (None, _to_tuple),
+    "alert_email_from": (None, _to_str),
+    "alert_smtp_host": (None, _to_str),
+    "alert_smtp_port": (25, _to_int),
 }
 
 # W&B Settings fields that trackline accepts and ignores (so wandb.Settings(...) keeps working).
 WANDB_IGNORED = frozenset(
-    ["anonymous", "azure_account_url_to_access_key", "base_url_override", "console_multipart", "console_chunk_max_bytes", "console_chunk_max_seconds", "capture_loggers", "credentials_file", "docker", "email", "force", "host", "http_proxy", "https_proxy", "identity_token_file", "insecure_disable_ssl", "job_name", "job_source", "label_disable", "launch", "launch_config_path", "login_timeout", "notebook_name", "org", "show_emoji", "start_method", "summary_timeout", "sync_tensorboard", "table_raise_on_max_row_limit_exceeded", "username", "use_dot_wandb", "x_disable_machine_info", "x_disable_meta", "x_disable_service", "x_disable_setproctitle", "x_file_stream_timeout_seconds", "x_graphql_timeout_seconds", "x_internal_check_process", "x_jupyter", "x_network_buffer", "x_save_requirements", "x_service_wait", "x_show_operation_stats", "x_stats_buffer_size", "x_stats_disk_paths", "x_stats_gpu_device_ids", "x_stats_pid", "x_stats_track_process_tree", "x_sync", "x_skip_transaction_log", "x_server_side_expand_glob_metrics", "x_shared_mode", "x_require_legacy_service", "app_url", "allow_offline_artifacts", "api_key_file", "disable_job_creation", "git_commit", "git_remote", "git_remote_url", "git_root", "ignore_globs_override", "monitor_gym", "program_abspath", "program_relpath", "root_dir_override", "tensorboard", "x_executable", "x_files_dir", "x_log_level", "mode_override"]
+    ["anonymous", "azure_account_url_to_access_key", "base_url_override", "console_multipart", "console_chunk_max_bytes", "console_chunk_max_seconds", "capture_loggers", "credentials_file", "docker", "email", "force", "host", "http_proxy", "https_proxy", "identity_token_file", "insecure_disable_ssl", "job_name", "job_source", "label_disable", "launch", "launch_config_path", "login_timeout", "notebook_name", "org", "show_emoji", "start_method", "summary_timeout", "sync_tensorboard", "table_raise_on_max_row_limit_exceeded", "username", "use_dot_wandb", "x_disable_machine_info", "x_disable_meta", "x_disable_service", "x_disable_setproctitle", "x_file_stream_timeout_seconds", "x_graphql_timeout_seconds", "x_internal_check_process", "x_jupyter", "x_network_buffer", "x_save_requirements", "x_service_wait", "x_show_operation_stats", "x_stats_buffer_size", "x_stats_gpu_device_ids", "x_stats_pid", "x_stats_track_process_tree", "x_sync", "x_skip_transaction_log", "x_server_side_expand_glob_metrics", "x_shared_mode", "x_require_legacy_service", "app_url", "allow_offline_artifacts", "api_key_file", "disable_job_creation", "git_commit", "git_remote", "git_remote_url", "git_root", "ignore_globs_override", "monitor_gym", "program_abspath", "program_relpath", "root_dir_override", "tensorboard", "x_executable", "x_files_dir", "x_log_level", "mode_override"]
 )
 
 # Environment variables with names that differ from the setting they set.
@@ -323,6 +331,14 @@ class Settings:
     x_stats_sampling_interval: float
     x_disable_stats: bool
     x_start_time: float | None
+    x_stats_per_core: bool
+    x_stats_disk_paths: tuple[str, ...]
+    run_id_file: str | None
+    alert_webhook_url: str | None
+    alert_email_to: tuple[str, ...] | None
+    alert_email_from: str | None
+    alert_smtp_host: str | None
+    alert_smtp_port: int
 
 
     def __init__(self, **kwargs: Any) -> None:

@@ -14,6 +14,7 @@ from typing import Any
 
 from trackline.errors import UsageError
 from trackline.sdk import lifecycle, metadata, naming
+from trackline.sdk import resume as resumption
 from trackline.sdk.config import config_source_to_dict, load_config_defaults
 from trackline.sdk.disabled import DisabledRun
 from trackline.sdk.printer import Printer
@@ -35,23 +36,6 @@ def _default_entity() -> str:
 def _emoji(sym: str) -> str:
     enc = (getattr(sys.stdout, "encoding", None) or "").lower()
     return sym + " " if "utf" in enc and os.name != "nt" else ""
-
-
-def _parse_moment(value: str, arg: str) -> tuple[str, int | float]:
-    """``"<run_id>?_step=<n>"`` (W&B's RunMoment)."""
-    if "?" not in value:
-        raise ValueError(f"{arg}={value!r}: expected '<run_id>?_step=<n>'")
-    run, query = value.split("?", 1)
-    if "&" in query or "=" not in query:
-        raise ValueError(f"{arg}={value!r}: expected exactly one query parameter, _step=<n>")
-    metric, raw = query.split("=", 1)
-    if metric != "_step":
-        raise ValueError(f"{arg}={value!r}: only the metric _step is supported")
-    try:
-        number: int | float = int(raw) if raw.isdigit() else float(raw)
-    except ValueError:
-        raise ValueError(f"{arg}={value!r}: the step {raw!r} is not a number") from None
-    return run, number
 
 
 def init(
@@ -162,17 +146,28 @@ def init(
             printer.warn(f"Ignoring ID {auto_id} loaded due to resume='auto' because the run ID is set to {s.run_id}.")
         elif auto_id and not s.run_id:
             s.run_id = auto_id
+    if s.run_id_file and not s.run_id:
+        # Preemptible clusters: a requeued job reads the same id and continues the run.
+        s.run_id = resumption.read_or_create_id_file(s.run_id_file)
+        if s.resume is None:
+            s.resume = "allow"
     if s.resume_from:
-        moment_run, _ = _parse_moment(s.resume_from, "resume_from")
+        moment_run, _ = resumption.parse_moment(s.resume_from, "resume_from")
         if s.run_id and s.run_id != moment_run:
             raise ValueError(f"resume_from run {moment_run!r} differs from the run id {s.run_id!r}")
         s.run_id = moment_run
     if s.fork_from:
-        moment_run, _ = _parse_moment(s.fork_from, "fork_from")
+        moment_run, _ = resumption.parse_moment(s.fork_from, "fork_from")
         if s.run_id == moment_run:
             raise ValueError("fork_from must name another run than the new run's id")
     if not s.run_id:
         s.run_id = naming.generate_id()
+    if s.mode == "shared" and not s.x_label:
+        s.x_label = f"{metadata.socket.gethostname()}-{naming.generate_id()}"
+    if s.mode == "offline" and (s.resume or s.resume_from or s.fork_from):
+        printer.warn("`resume` will be ignored since trackline is offline: an offline run is "
+                     "resumed when its log is synced into the store.")
+        s.resume = s.resume_from = s.fork_from = None
 
     # Config: config-defaults.yaml < (config_paths, then config=: first writer wins).
     merged: dict[str, Any] = {}
@@ -196,13 +191,25 @@ def init(
         lifecycle.register(disabled, make_global=policy != "create_new")
         return disabled
 
+    state = resumption.prepare(s, tags_given=s.run_tags is not None)
+    if state.resumed:
+        run_config = {**state.config, **run_config}
+        s.run_name = s.run_name or state.name
+        s.run_notes = s.run_notes or state.notes
+        s.run_group = s.run_group or state.group
+        s.run_job_type = s.run_job_type or state.job_type
+        if state.tags is not None:
+            s.run_tags = tuple(state.tags)
+    elif state.forked_from:
+        run_config = {**state.config, **run_config}
+
     _make_dirs(s, printer)
     meta = {} if s.disable_meta else metadata.collect(program, s.disable_git)
     if s.run_name is None:
         s.run_name = naming.generate_name()
     s.freeze()
 
-    run = Run(s, run_config, sweep_config=sweep_config, _metadata=meta, _printer=printer)
+    run = Run(s, run_config, sweep_config=sweep_config, _metadata=meta, _printer=printer, _resume=state)
     run._start()
     if s.resume == "auto":
         _write_resume_file(s)
@@ -288,6 +295,7 @@ def _print_header(run: Run, s: Settings, printer: Printer) -> None:
         )
         return
     printer.info("Run `trackline offline` to keep new runs out of the store until `trackline sync`.", essential=False)
-    printer.info(f"{'Resuming' if run.resumed else 'Syncing'} run {run.name}")
+    resuming = run.resumed or s.resume_from is not None
+    printer.info(f"{'Resuming' if resuming else 'Syncing'} run {run.name}")
     printer.info(f"{_emoji('⭐️')}View project at {s.project_url}", essential=False)
     printer.info(f"{_emoji('🚀')}View run at {s.run_url}")

@@ -18,11 +18,17 @@ from trackline.errors import StepOrderError, UsageError
 from trackline.records import codec, kinds
 from trackline.records.frames import RecordWriter
 from trackline.runstate import steps as step_rules
+from trackline.sdk import display as display_html
 from trackline.sdk import values
+from trackline.sdk.alerts import AlertDispatcher, AlertLevel, Throttle, normalize_level, wait_ms
 from trackline.sdk.config import Config, ConfigStatic, check_finished_message
+from trackline.sdk.console import ConsoleCapture
 from trackline.sdk.metric import Metric, build_definition
 from trackline.sdk.printer import Printer, footer_panels
+from trackline.sdk.resume import ResumeState
+from trackline.sdk.status import RunStatus
 from trackline.sdk.summary import Summary
+from trackline.sdk.system import SystemSampler
 from trackline.settings import Settings, validate_tags
 
 if TYPE_CHECKING:
@@ -48,9 +54,10 @@ class Run:
         launch_config: Mapping[str, Any] | None = None,
         *,
         _metadata: dict[str, Any] | None = None,
-        _starting_step: int = 0,
         _printer: Printer | None = None,
+        _resume: ResumeState | None = None,
     ) -> None:
+        resume = _resume or ResumeState()
         self._settings = settings
         self._printer = _printer or Printer(
             settings.silent, settings.quiet, settings.show_warnings, settings.show_info, settings.show_errors
@@ -65,9 +72,10 @@ class Run:
         self._job_type: str = settings.run_job_type or ""
         self._sweep_id: str | None = settings.sweep_id
         self._start_time: float = settings.x_start_time or time.time()
-        self._starting_step = _starting_step
-        self._step = _starting_step
-        self._resumed = False
+        self._starting_step = resume.starting_step
+        self._step = resume.starting_step
+        self._resume = resume
+        self._resumed = resume.resumed
         self._finished = False
         self._finish_lock = threading.Lock()
         self._late_steps = 0
@@ -83,8 +91,15 @@ class Run:
         self._writer: RecordWriter | None = None
         self._sender: Sender | None = None
         self._pump: Pump | None = None
+        self._console: ConsoleCapture | None = None
+        self._sampler: SystemSampler | None = None
+        self._alerts: AlertDispatcher | None = None
+        self._throttle = Throttle()
+        self._shared = settings.mode == "shared"
 
         self._config = Config()
+        if resume.config:
+            self._config._items.update(resume.config)
         if config:
             self._config._items.update({k.strip("-"): values.json_friendly(v) for k, v in config.items()})
         if sweep_config:
@@ -99,30 +114,38 @@ class Run:
     def _start(self) -> None:
         """Create the record log, write the RUN record, start the sender (online)."""
         s = self._settings
+        r = self._resume
         self._writer = RecordWriter(s.sync_file)
-        self._write(
-            [
-                kinds.RUN,
-                {
-                    "run_id": self._id,
-                    "entity": self._entity,
-                    "project": self._project,
-                    "name": self._name,
-                    "notes": self._notes,
-                    "tags": list(self._tags),
-                    "group": self._group,
-                    "job_type": self._job_type,
-                    "sweep_id": self._sweep_id,
-                    "config": self._config.as_dict(),
-                    "start_time": self._start_time,
-                    "starting_step": self._starting_step,
-                    "mode": s.mode,
-                    "metadata": self._metadata,
-                    "label": s.x_label,
-                },
-            ]
-        )
+        self._metadata.setdefault("sync_dir", s.sync_dir)
+        run_record: dict[str, Any] = {
+            "run_id": self._id,
+            "entity": self._entity,
+            "project": self._project,
+            "name": self._name,
+            "notes": self._notes,
+            "tags": list(self._tags),
+            "group": self._group,
+            "job_type": self._job_type,
+            "sweep_id": self._sweep_id,
+            "config": self._config.as_dict(),
+            "summary": r.summary,
+            "metric_defs": r.metric_defs,
+            "start_time": self._start_time,
+            "starting_step": self._starting_step,
+            "runtime_offset": r.runtime_offset,
+            "resumed": r.resumed,
+            "mode": s.mode,
+            "metadata": self._metadata,
+            "label": s.x_label,
+            "owns_state": bool(s.x_primary and s.x_update_finish_state),
+        }
+        if r.rewind_step is not None:
+            run_record["rewind_step"] = r.rewind_step
+        if r.forked_from is not None:
+            run_record.update(forked_from=r.forked_from, fork_step=r.fork_step)
+        self._write([kinds.RUN, run_record])
         os.register_at_fork(after_in_child=self._after_fork_in_child)
+        self._start_services()
         if s.mode in ("online", "shared"):
             from trackline.sender.sender import Sender
             from trackline.storage import open_store
@@ -141,6 +164,59 @@ class Run:
     @property
     def _wants_footer(self) -> bool:
         return not (self._settings.silent or self._settings.quiet)
+
+    def _start_services(self) -> None:
+        """Console capture, system metrics and alert delivery, as the settings ask."""
+        s = self._settings
+        if s.console != "off":
+            self._console = ConsoleCapture(self._record_output)
+            self._console.start()
+        if not s.x_disable_stats:
+            self._sampler = SystemSampler(
+                self._record_stats,
+                s.x_stats_sampling_interval,
+                disk_paths=s.x_stats_disk_paths,
+                per_core=s.x_stats_per_core,
+                label=s.x_label if (self._shared or s.x_label) else None,
+            )
+            self._sampler.start()
+        self._alerts = AlertDispatcher(
+            webhook_url=s.alert_webhook_url,
+            email_to=list(s.alert_email_to or ()),
+            email_from=s.alert_email_from,
+            smtp_host=s.alert_smtp_host,
+            smtp_port=s.alert_smtp_port,
+            report=self._record_alert_status,
+        )
+
+    def _stop_services(self) -> None:
+        if self._console is not None:
+            self._console.stop()
+        if self._sampler is not None:
+            self._sampler.stop()
+        if self._alerts is not None:
+            self._alerts.close()
+
+    def _record_output(self, source: str, text: str, ts: float) -> None:
+        writer = self._writer
+        if writer is None or writer.closed:
+            return
+        writer.append(codec.encode([kinds.OUTPUT, source, text, ts]))
+        try:
+            with open(os.path.join(self._settings.files_dir, "output.log"), "a", encoding="utf-8") as f:
+                f.write(text)
+        except OSError:
+            pass
+
+    def _record_stats(self, sample: dict[str, float], ts: float) -> None:
+        writer = self._writer
+        if writer is not None and not writer.closed:
+            writer.append(codec.encode([kinds.STATS, sample, ts]))
+
+    def _record_alert_status(self, seq: int, delivery: dict[str, Any]) -> None:
+        writer = self._writer
+        if writer is not None and not writer.closed:
+            writer.append(codec.encode([kinds.ALERT_STATUS, seq, delivery]))
 
     def _after_fork_in_child(self) -> None:
         # A forked child (DataLoader worker, multiprocessing) must never write the
@@ -188,6 +264,10 @@ class Run:
                 raise TypeError("Key values passed to `trackline.log` must be strings.")
         if step is not None and type(step) is not int:
             step = self._coerce_step(step)
+        if step is not None and self._shared:
+            self._warn("In shared mode the step argument of log() is ignored; use define_metric "
+                       "to log against your own x-axis.", once_key="shared-step")
+            step = None
         if commit is not None and type(commit) is not bool:
             commit = bool(commit)
         ts = time.time()
@@ -328,6 +408,95 @@ class Run:
         self._metrics[definition["name"]] = metric
         return metric
 
+    # -- alerts, status, preemption, pinned keys, logs ------------------------------------
+
+    def alert(
+        self,
+        title: str,
+        text: str,
+        level: str | AlertLevel | None = None,
+        wait_duration: int | float | Any = None,
+    ) -> None:
+        """Send an alert (stored with the run; delivered to the configured webhook/e-mail).
+
+        The same title is not delivered again within ``wait_duration`` (seconds or a
+        timedelta; one minute by default); such repeats are still stored, as throttled.
+        """
+        self._check_open("alert")
+        lvl = normalize_level(level)
+        window = wait_ms(wait_duration)
+        alert = {
+            "title": str(title),
+            "text": str(text),
+            "level": lvl,
+            "wait_ms": window,
+            "ts": time.time(),
+            "throttled": not self._throttle.allow(str(title), window),
+        }
+        seq = self._write([kinds.ALERT, alert])
+        if not alert["throttled"] and self._alerts is not None:
+            url = self._settings.run_url
+            self._alerts.submit(seq, alert, self._name, url)
+
+    def status(self) -> RunStatus:
+        """How far the store has caught up with this run's record log."""
+        writer = self._writer
+        written = writer.seq if writer is not None else 0
+        pump = self._sender.pump if self._sender is not None else None
+        stored = pump.stored_seq if pump is not None else 0
+        last_step = pump.handler.last_step if pump is not None else None
+        sync_time = self._sender.last_store_time if self._sender is not None else None
+        return RunStatus(
+            sync_items_total=written,
+            sync_items_pending=max(0, written - stored),
+            sync_time=sync_time,
+            records_written=written,
+            records_in_store=stored,
+            last_synced_step=last_step,
+        )
+
+    def mark_preempting(self) -> None:
+        """Mark the run as about to be preempted: if it then stops, it is ``preempted``, not crashed."""
+        self._check_open("mark_preempting")
+        self._write([kinds.PREEMPTING, time.time()])
+
+    def pin_config_keys(self, keys: Sequence[str] = ()) -> None:
+        """Pin config keys shown as "References" above the notes (replaces earlier pins)."""
+        self._check_open("pin_config_keys")
+        if isinstance(keys, str):
+            raise TypeError("pin_config_keys expects a list of config keys, not a string")
+        internal = dict(self._config._items.get("_wandb") or {})
+        internal["pinned_keys"] = [str(k) for k in keys]
+        self._config._items["_wandb"] = internal
+        self._write([kinds.CONFIG, {"_wandb": internal}, []])
+
+    def write_logs(self, text: str) -> None:
+        """Write text to the run's logs (a newline is added when missing)."""
+        if self._finished or self._writer is None:
+            return
+        text = str(text)
+        if not text.endswith("\n"):
+            text += "\n"
+        self._record_output("log", text, time.time())
+
+    # -- notebooks ------------------------------------------------------------------------
+
+    def to_html(self, height: int = 420, hidden: bool = False) -> str:
+        """An iframe of the run's page in the local UI (a static summary when no UI runs)."""
+        return display_html.run_html(self, height, hidden)
+
+    def display(self, height: int = 420, hidden: bool = False) -> bool:
+        """Show the run in Jupyter; False outside a notebook or when silent."""
+        if self._settings.silent:
+            return False
+        return display_html.show(self.to_html(height, hidden))
+
+    def _repr_html_(self) -> str:
+        return self.to_html()
+
+    def _repr_mimebundle_(self, include: Any = None, exclude: Any = None) -> dict[str, str]:
+        return {"text/html": self.to_html(hidden=True)}
+
     # -- finish --------------------------------------------------------------------------
 
     def finish(self, exit_code: int | None = None, quiet: bool | None = None) -> None:
@@ -353,6 +522,7 @@ class Run:
             reason = f"exit code {code}"
         self._exit_code = code
         self._state = state
+        self._stop_services()
         writer = self._writer
         if writer is not None:
             seq = writer.append(
@@ -523,7 +693,7 @@ class Run:
     @property
     def step(self) -> int:
         """The step the next ``log()`` will use."""
-        if self._settings.mode == "shared":
+        if self._shared:
             raise UsageError("Cannot read the step in shared mode")
         return self._step
 

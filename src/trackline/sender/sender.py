@@ -14,6 +14,7 @@ without being written again.
 
 from __future__ import annotations
 
+import datetime
 import logging
 import threading
 import time
@@ -135,6 +136,7 @@ class Sender(threading.Thread):
         self.sparklines = sparklines
         self.pump: Pump | None = None
         self.error: BaseException | None = None
+        self.last_store_time: datetime.datetime | None = None
         self._wake = threading.Event()
         self._stop_at: int | None = None
         self._progress = threading.Condition()
@@ -181,6 +183,8 @@ class Sender(threading.Thread):
         try:
             while True:
                 n = pump.pump()
+                if n:
+                    self.last_store_time = datetime.datetime.now(datetime.timezone.utc)
                 with self._progress:
                     self._progress.notify_all()
                 now = time.monotonic()
