@@ -7,6 +7,7 @@ import sys
 import click
 
 from trackline.cli.sync import offline_cmd, online_cmd, sync_cmd
+from trackline.cli.ui import ui_cmd
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -18,6 +19,7 @@ def cli() -> None:
 cli.add_command(sync_cmd)
 cli.add_command(offline_cmd)
 cli.add_command(online_cmd)
+cli.add_command(ui_cmd)
 
 
 def main() -> None:
