@@ -222,6 +222,7 @@ FIELDS: dict[str, tuple[Any, Callable[[Any], Any]]] = {
     "fsync_seconds": (2.0, _to_float),
     "base_url": (f"http://127.0.0.1:{DEFAULT_UI_PORT}", _to_str),
     "store": (None, _to_str),
+    "blobs": (None, _to_str),
     "home": (None, _to_path),
     "strict_steps": (False, _to_bool),
     "sweep_id": (None, _to_str),
@@ -266,6 +267,7 @@ ENV_SPECIAL = {
     "BASE_URL": "base_url",
     "UI_URL": "base_url",
     "STORE": "store",
+    "BLOBS": "blobs",
     "HOME": "home",
     "CONFIG_PATHS": "config_paths",
 }
@@ -314,6 +316,7 @@ class Settings:
     fsync_seconds: float
     base_url: str
     store: str | None
+    blobs: str | None
     home: str | None
     strict_steps: bool
     sweep_id: str | None
@@ -428,6 +431,23 @@ class Settings:
         if "://" not in store:
             store = "sqlite:///" + os.path.abspath(os.path.expanduser(store))
         return store
+
+    @property
+    def blob_url(self) -> str:
+        """Where blobs (run files, media, artifact contents) live: a folder or a URL.
+
+        Default: the folder ``blobs`` next to a SQLite store (``~/.trackline/blobs``).
+        """
+        blobs = self.blobs
+        if not blobs:
+            store = self.store_url
+            if store.startswith("sqlite:///"):
+                blobs = os.path.join(os.path.dirname(store[len("sqlite:///") :]), "blobs")
+            else:
+                blobs = os.path.join(self.trackline_home, "blobs")
+        if "://" not in blobs:
+            blobs = os.path.abspath(os.path.expanduser(blobs))
+        return blobs
 
     @property
     def trackline_dir(self) -> str:

@@ -87,7 +87,7 @@ def test_system_metrics_on_a_cpu_only_machine() -> None:
     for name in ("system.cpu", "system.proc.memory.rssMB", "system.proc.memory.percent",
                  "system.proc.memory.availableMB", "system.memory_percent", "system.proc.cpu.threads",
                  "system.disk./.usagePercent", "system.disk./.usageGB", "system.network.sent",
-                 "system.network.recv", "system._timestamp", "system._runtime"):
+                 "system.network.recv", "_timestamp", "_runtime"):
         assert name in keys, (name, keys)
     assert not any(k.startswith("system.gpu") for k in keys)
     series = store.numeric_history(row["pk"], ["system.proc.memory.rssMB"], system=True)
@@ -205,3 +205,29 @@ def test_shared_mode_keeps_every_row_of_every_writer(isolated: Path) -> None:
             seen[rank] = (values - rank * 1000).astype(int).tolist()
             assert steps.tolist() == list(range(n))
     assert seen == {r: list(range(n)) for r in range(4)}
+
+
+def test_forked_child_never_writes_the_parents_log() -> None:
+    import os
+
+    from trackline.records.frames import read_all
+
+    run = trackline.init(project="fork", settings={"console": "off"})
+    run.log({"parent": 1})
+    pid = os.fork()
+    if pid == 0:  # the child: a DataLoader worker that (wrongly) logs
+        code = 0
+        try:
+            for i in range(100):
+                run.log({"child": i})
+        except BaseException:
+            code = 1
+        os._exit(code)
+    _, status = os.waitpid(pid, 0)
+    assert os.WEXITSTATUS(status) == 0  # logging in the child was a quiet no-op
+    run.log({"parent": 2})
+    run.finish()
+    _, frames, dropped = read_all(run.settings.sync_file)
+    assert dropped == 0
+    rows = list(trackline.Api().run(run.path).scan_history())
+    assert [r.get("parent") for r in rows] == [1, 2] and not any("child" in r for r in rows)

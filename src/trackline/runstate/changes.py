@@ -34,6 +34,8 @@ class Changes:
     alerts: list[dict[str, Any]] = field(default_factory=list)
     alert_status: list[tuple[int, dict[str, Any]]] = field(default_factory=list)  # (alert seq, delivery)
     logs: list[tuple[int, float, str, str]] = field(default_factory=list)  # (seq, ts, source, text)
+    # Run files to store: {"path": relative to files/, "policy", "ts", "abs": absolute path}
+    files: list[dict[str, Any]] = field(default_factory=list)
     rows: int = 0  # history rows flushed in this batch
     end_of_log: bool = False  # the log ended without an exit record (written once per seq)
 

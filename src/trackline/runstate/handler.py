@@ -97,6 +97,8 @@ class RunHandler:
                 self._changes.logs.append((seq, record[3], record[1], record[2]))
             elif kind == kinds.STATS:
                 self._stats(record[1], record[2])
+            elif kind == kinds.FILES:
+                self._changes.files.extend(record[1])
             # Unknown kinds come from newer writers: skipped, never fatal.
         self.seq = seq
         ch = self._changes

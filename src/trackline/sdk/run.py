@@ -96,6 +96,7 @@ class Run:
         self._alerts: AlertDispatcher | None = None
         self._throttle = Throttle()
         self._shared = settings.mode == "shared"
+        self._forked = False
 
         self._config = Config()
         if resume.config:
@@ -150,10 +151,10 @@ class Run:
             from trackline.sender.sender import Sender
             from trackline.storage import open_store
 
-            url = s.store_url
+            url, blob_url = s.store_url, s.blob_url
             self._sender = Sender(
                 s.sync_file,
-                lambda: open_store(url),
+                lambda: open_store(url, blob_url),
                 heartbeat_seconds=s.heartbeat_seconds,
                 fsync=self._writer.sync,
                 fsync_seconds=s.fsync_seconds,
@@ -208,6 +209,19 @@ class Run:
         except OSError:
             pass
 
+    def _add_files(self, paths: Sequence[str], policy: str = "now") -> None:
+        """Record files under ``run.dir`` (POSIX paths relative to it) as run files.
+
+        The sender copies them into the blob store by content (so identical files are
+        stored once); ``trackline sync`` does the same for offline runs. Used by media
+        types and ``save``. Paths that could escape ``run.dir`` are refused.
+        """
+        from trackline.storage.paths import safe_relpath
+
+        entries = [{"path": safe_relpath(p), "policy": policy, "ts": time.time()} for p in paths]
+        if entries:
+            self._write([kinds.FILES, entries])
+
     def _record_stats(self, sample: dict[str, float], ts: float) -> None:
         writer = self._writer
         if writer is not None and not writer.closed:
@@ -222,6 +236,7 @@ class Run:
         # A forked child (DataLoader worker, multiprocessing) must never write the
         # parent's log: the child's copy of the run goes quiet.
         if self._writer is not None and os.getpid() != self._pid:
+            self._forked = True
             self._writer.abandon()
             self._writer = None
             self._sender = None
@@ -242,6 +257,8 @@ class Run:
 
     def _check_open(self, method: str) -> None:
         if self._finished:
+            if self._forked:
+                raise UsageError(f"`{method}` was called in a forked child process; the run belongs to its parent")
             raise UsageError(check_finished_message(self._id, method))
 
     # -- log ---------------------------------------------------------------------------
@@ -254,6 +271,11 @@ class Run:
         than the current one is kept at that step (W&B drops it), with one warning.
         """
         if self._finished:
+            if self._forked:
+                self._warn("log() in a forked child process (a DataLoader worker?) is ignored: the run "
+                           "belongs to the parent. Log from the parent, or init a run in the child.",
+                           once_key="forked-log")
+                return
             raise UsageError(check_finished_message(self._id, "log"))
         if type(data) is not dict:
             if not isinstance(data, Mapping):

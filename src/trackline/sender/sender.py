@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import datetime
 import logging
+import os
 import threading
 import time
 from collections.abc import Callable
@@ -24,6 +25,7 @@ from typing import TYPE_CHECKING, Any
 from trackline.records import codec, kinds
 from trackline.records.frames import RecordReader
 from trackline.runstate.handler import RunHandler
+from trackline.storage.paths import join_inside
 
 if TYPE_CHECKING:
     from trackline.storage.base import RunKey, StreamWriter
@@ -80,6 +82,13 @@ class Pump:
     def flush_changes(self) -> None:
         with self.lock:
             changes = self.handler.take()
+            if changes.files:
+                files_dir = os.path.join(os.path.dirname(os.path.abspath(self.log_path)), "files")
+                for f in changes.files:
+                    try:
+                        f["abs"] = join_inside(files_dir, f["path"])
+                    except ValueError as exc:
+                        log.warning("trackline: ignoring run file %r: %s", f.get("path"), exc)
             self.points_total += changes.point_count()
             if self.writer is not None and not changes.empty:
                 if changes.last_seq > self.writer.applied_seq:

@@ -193,3 +193,18 @@ system_chunks = Table(
     Column("steps", LargeBinary),
     Column("vals", LargeBinary, nullable=False),
 )
+
+# -- 0003: run files (stored in the blob store by content) ----------------------------------
+
+run_files = Table(
+    "run_files",
+    metadata,
+    Column("run_pk", Integer, ForeignKey("runs.pk", ondelete="CASCADE"), primary_key=True),
+    Column("path", Text, primary_key=True),  # relative POSIX path under the run's files/
+    Column("sha256", String(64), nullable=False),
+    Column("md5", String(24), nullable=False),  # base64 MD5, W&B's digest
+    Column("size", BigInteger, nullable=False),
+    Column("policy", String(8), nullable=False),  # now | live | end
+    Column("updated_at", Float, nullable=False),
+)
+Index("ix_run_files_sha256", run_files.c.sha256)

@@ -14,6 +14,7 @@ from sqlalchemy import Connection, and_, delete, func, select, update
 
 from trackline.storage import chunks
 from trackline.storage.base import RunKey
+from trackline.storage.blobs import LocalBlobStore
 from trackline.storage.sql import schema as t
 from trackline.storage.sql.engine import make_engine, write_transaction
 from trackline.storage.sql.migrate import ensure_schema
@@ -23,8 +24,9 @@ from trackline.storage.sql.writer import LIVE_STATES, RUN_FIELDS, SQLStreamWrite
 class SQLStore:
     """A Store on a SQL database; ``url`` is ``sqlite:///path`` or ``postgresql://...``."""
 
-    def __init__(self, url: str) -> None:
+    def __init__(self, url: str, blobs: LocalBlobStore | None = None) -> None:
         self.url = url
+        self.blobs = blobs
         self.engine = make_engine(url)
         ensure_schema(self.engine)
         self._key_ids: dict[str, int] = {}
@@ -259,6 +261,13 @@ class SQLStore:
                 select(k.name).distinct().join(t.system_chunks, c.key_id == k.id).where(c.run_pk == run_pk)
             )
             return sorted(name for (name,) in rows)
+
+    def run_files(self, run_pk: int) -> list[dict[str, Any]]:
+        """The run's stored files: path, sha256, md5, size, policy, updated_at."""
+        f = t.run_files.c
+        with self.engine.connect() as conn:
+            rows = conn.execute(select(t.run_files).where(f.run_pk == run_pk).order_by(f.path))
+            return [dict(r._mapping) for r in rows]
 
     def alerts(self, run_pk: int) -> list[dict[str, Any]]:
         a = t.alerts.c

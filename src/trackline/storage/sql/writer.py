@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+import os
 import time
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -18,6 +20,8 @@ from trackline.storage.sql.engine import write_transaction
 
 if TYPE_CHECKING:
     from trackline.storage.sql.store import SQLStore
+
+log = logging.getLogger("trackline.store")
 
 # Run columns a RUN_UPDATE or EXIT record may set.
 RUN_FIELDS = (
@@ -119,14 +123,43 @@ class SQLStreamWriter:
             return
         ids = self.store.key_ids(list(ch.points) + list(ch.values) + list(ch.system_points))
         now = time.time()
-        result = write_transaction(self.store.engine, lambda conn: self._apply(conn, ch, ids, now))
+        file_rows = self._put_files(ch.files, now)
+        result = write_transaction(self.store.engine, lambda conn: self._apply(conn, ch, ids, now, file_rows))
         self._open.update(result)
         self.applied_seq = max(self.applied_seq, ch.last_seq)
         if ch.end_of_log:
             self.ended_seq = ch.last_seq
 
+    def _put_files(self, files: list[dict[str, Any]], now: float) -> list[dict[str, Any]]:
+        """Copy run files into the blob store (content-addressed; before the transaction)."""
+        blobs = self.store.blobs
+        rows: dict[str, dict[str, Any]] = {}
+        for f in files:
+            src = f.get("abs")
+            if blobs is None or not src or not os.path.isfile(src):
+                continue  # gone (a temporary file) or no blob store: nothing to keep
+            try:
+                info = blobs.put_file(src)
+            except OSError as exc:
+                log.warning("trackline: could not store run file %s: %s", f["path"], exc)
+                continue
+            rows[f["path"]] = {
+                "path": f["path"],
+                "sha256": info.sha256,
+                "md5": info.md5_b64,
+                "size": info.size,
+                "policy": f.get("policy") or "now",
+                "updated_at": f.get("ts") or now,
+            }
+        return list(rows.values())
+
     def _apply(
-        self, conn: Connection, ch: Changes, ids: dict[str, int], now: float
+        self,
+        conn: Connection,
+        ch: Changes,
+        ids: dict[str, int],
+        now: float,
+        file_rows: list[dict[str, Any]] | None = None,
     ) -> dict[tuple[str, int], _OpenChunk]:
         run_pk = self.run_pk
         if ch.run is not None or run_pk is None:
@@ -159,6 +192,8 @@ class SQLStreamWriter:
                 ["run_pk", "name"],
             )
         self._write_events(conn, ch, run_pk, stream_pk)
+        if file_rows:
+            upsert(conn, t.run_files, [{"run_pk": run_pk, **r} for r in file_rows], ["run_pk", "path"])
         run_values: dict[str, Any] = {"updated_at": now}
         if ch.run_fields.get("state") in LIVE_STATES or "state" not in ch.run_fields:
             run_values["heartbeat_at"] = now
