@@ -1,21 +1,53 @@
-"""``trackline.Api``: read runs back (W&B: ``wandb.Api``), every point, no sampling unless asked."""
+"""``trackline.Api``: read runs back (W&B: ``wandb.Api``), every point, no sampling unless asked.
+
+Paths follow W&B's rules. A run is ``entity/project/run_id`` (also
+``entity/project/runs/run_id``, ``entity/project:run_id``, ``project/run_id``,
+``project:run_id`` or a bare ``run_id``, and a UI link ``http://host/entity/project/runs/id``);
+a project is ``entity/project`` or ``project``. Missing parts come from ``overrides``,
+then settings and the environment (``TRACKLINE_ENTITY``/``WANDB_ENTITY``,
+``..._PROJECT``), and the entity defaults to your user name, as for ``init``.
+"""
 
 from __future__ import annotations
 
+import getpass
+import os
+import re
 from collections.abc import Iterator, Mapping
 from typing import Any
 
-from trackline.api.public_run import PublicRun
-from trackline.errors import CommError
+from trackline.api.errors import ProjectNotFoundError, RunNotFoundError
+from trackline.api.public_run import Run
+from trackline.api.reader import Reader
+from trackline.api.runs import Project, Runs
 from trackline.settings import Settings, resolve
-from trackline.storage.base import RunKey
+
+# Overrides that map to settings; W&B's others are accepted and ignored.
+_SETTING_OVERRIDES = ("entity", "project", "store", "base_url", "root_dir", "home")
+_IGNORED_OVERRIDES = ("run", "api_key", "organization")
+
+
+def _user_entity() -> str:
+    # The same rule as init() (sdk/init.py); api does not import the SDK.
+    try:
+        user = getpass.getuser()
+    except Exception:
+        user = "local"
+    return re.sub(r"[^A-Za-z0-9_.-]", "-", user) or "local"
+
+
+def _strip_url(path: str) -> str:
+    m = re.match(r"^[a-z][a-z0-9+.-]*://[^/]+(/.*)?$", path)
+    return (m.group(1) or "") if m else path
 
 
 class Api:
-    """Query the store.
+    """Query runs and projects (W&B: ``wandb.Api``).
 
-    ``overrides`` may set ``entity``, ``project`` and ``store`` (a path or URL);
-    otherwise they come from settings and the environment, as for ``init``.
+    ``overrides`` may set ``entity`` and ``project`` (defaults for paths), ``store`` (a
+    store path or URL; default the embedded store of your settings), ``base_url`` (the UI
+    address used in URLs) and ``root_dir`` (where to look for runs' folders). ``timeout``
+    and ``api_key`` are for the team server and are kept for it.
     """
 
     def __init__(
@@ -23,69 +55,179 @@ class Api:
         overrides: Mapping[str, Any] | None = None,
         timeout: int | None = None,
         api_key: str | None = None,
+        *,
+        reader: Reader | None = None,
     ) -> None:
         overrides = dict(overrides or {})
-        settings = resolve(None, {k: v for k, v in overrides.items() if k in ("entity", "project", "store", "base_url")})
-        self.settings: Settings = settings
+        unknown = [k for k in overrides if k not in _SETTING_OVERRIDES + _IGNORED_OVERRIDES]
+        if unknown:
+            raise ValueError(
+                f"Api(overrides=...): unknown key(s) {', '.join(map(repr, unknown))}; "
+                f"use {', '.join(_SETTING_OVERRIDES)}"
+            )
+        init_args = {k: v for k, v in overrides.items() if k in _SETTING_OVERRIDES and v is not None}
+        self.settings: Settings = resolve(None, init_args)
+        self.overrides = overrides
         self.timeout = timeout
-        self._store: Any = None
-        self._default_entity = settings.entity
+        self.api_key = api_key
+        self._reader = reader
+
+    # -- plumbing ---------------------------------------------------------------------------
+
+    @property
+    def reader(self) -> Reader:
+        """Where runs are read from (the embedded store unless another reader was given)."""
+        if self._reader is None:
+            from trackline.api.reader import StoreReader
+            from trackline.storage import open_store
+
+            roots = [self.settings.root_dir or os.getcwd()]
+            self._reader = StoreReader(open_store(self.settings.store_url), file_roots=roots)
+        return self._reader
 
     @property
     def store(self) -> Any:
-        if self._store is None:
-            from trackline.storage import open_store
+        """The store itself (embedded reader only)."""
+        return getattr(self.reader, "store", None)
 
-            self._store = open_store(self.settings.store_url)
-        return self._store
+    @property
+    def location(self) -> str:
+        return self.reader.location
+
+    def close(self) -> None:
+        if self._reader is not None:
+            self._reader.close()
+            self._reader = None
+
+    def __enter__(self) -> Api:
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self.close()
+
+    def flush(self) -> None:
+        """Forget cached state (W&B: clears its caches); the next read sees the store anew."""
+        return None
 
     @property
     def default_entity(self) -> str:
-        if self._default_entity:
-            return self._default_entity
-        from trackline.sdk.init import _default_entity
+        return self.settings.entity or _user_entity()
 
-        return _default_entity()
+    @property
+    def viewer(self) -> dict[str, Any]:
+        return {"entity": self.default_entity, "username": _user_entity()}
 
-    def _parse_path(self, path: str) -> RunKey:
-        parts = [p for p in path.strip("/").split("/") if p]
-        if len(parts) >= 2 and parts[-2] == "runs":
+    # -- paths ------------------------------------------------------------------------------
+
+    def _parse_path(self, path: str) -> tuple[str, str, str]:
+        """``(entity, project, run_id)`` by W&B's rules; ValueError names what is missing."""
+        if not isinstance(path, str) or not path.strip():
+            raise ValueError(f"Invalid path: {path!r}; use 'entity/project/run_id' or 'project/run_id'")
+        raw = _strip_url(path.strip()).strip("/")
+        for prefix in ("runs/", "sweeps/"):
+            if raw.startswith(prefix):
+                raw = raw[len(prefix) :]
+        parts = [p for p in raw.split("/") if p]
+        if len(parts) >= 2 and parts[-2] in ("runs", "sweeps"):
             parts = parts[:-2] + parts[-1:]
+        if len(parts) == 1 and ":" in parts[0]:
+            parts = parts[0].split(":", 1)
+        elif len(parts) == 2 and ":" in parts[1]:
+            parts = [parts[0], *parts[1].split(":", 1)]
+        if len(parts) > 3 or any(not p for p in parts):
+            raise ValueError(
+                f"Invalid path: {path!r}; use 'entity/project/run_id', 'project/run_id' or 'run_id'"
+            )
+        project = self.settings.project
         if len(parts) == 3:
-            return RunKey(*parts)
+            return parts[0], parts[1], parts[2]
         if len(parts) == 2:
-            return RunKey(self.default_entity, parts[0], parts[1])
-        if len(parts) == 1 and self.settings.project:
-            return RunKey(self.default_entity, self.settings.project, parts[0])
-        raise ValueError(
-            f"run path {path!r} is not valid: use 'entity/project/run_id' or 'project/run_id'"
-        )
-
-    def run(self, path: str) -> PublicRun:
-        """One run by ``entity/project/run_id`` (``project/run_id`` uses the default entity)."""
-        key = self._parse_path(path)
-        row = self.store.get_run(key)
-        if row is None:
-            raise CommError(f"Could not find run {key.path}")
-        return PublicRun(self, row)
-
-    def runs(self, path: str | None = None, **_: Any) -> list[PublicRun]:
-        """Runs of a project (``entity/project`` or ``project``), newest first."""
-        entity, project = self._parse_project(path)
-        return [PublicRun(self, row) for row in self.store.list_runs(entity, project)]
+            return self.default_entity, parts[0], parts[1]
+        if not project:
+            raise ValueError(
+                f"Invalid path: {path!r} (missing project); use 'project/{parts[0]}' or set "
+                "Api(overrides={'project': ...})"
+            )
+        return self.default_entity, project, parts[0]
 
     def _parse_project(self, path: str | None) -> tuple[str, str]:
-        parts = [p for p in (path or "").strip("/").split("/") if p]
+        raw = _strip_url((path or "").strip()).strip("/")
+        parts = [p for p in raw.split("/") if p]
         if len(parts) == 2:
             return parts[0], parts[1]
         if len(parts) == 1:
             return self.default_entity, parts[0]
-        if self.settings.project:
+        if not parts and self.settings.project:
             return self.default_entity, self.settings.project
-        raise ValueError("give a project path: 'entity/project' or 'project'")
+        if not parts:
+            raise ValueError(
+                "Invalid path: no project given; use 'entity/project' or 'project', or set "
+                "Api(overrides={'project': ...})"
+            )
+        raise ValueError(f"Invalid project path: {path!r}; use 'entity/project' or 'project'")
 
-    def projects(self, entity: str | None = None) -> list[dict[str, Any]]:
-        return self.store.list_projects(entity)
+    # -- runs -------------------------------------------------------------------------------
 
-    def __iter__(self) -> Iterator[PublicRun]:  # pragma: no cover - convenience
+    def run(self, path: str = "") -> Run:
+        """One run by path (see the module docstring). Raises ``RunNotFoundError``."""
+        entity, project, run_id = self._parse_path(path)
+        row = self.reader.get_run(entity, project, run_id)
+        if row is None:
+            raise RunNotFoundError(
+                f"Could not find run {entity}/{project}/{run_id} in {self.location}; "
+                f"`trackline ls {entity}/{project}` lists that project's runs"
+            )
+        return Run(self, row)
+
+    def runs(
+        self,
+        path: str | None = None,
+        filters: Mapping[str, Any] | None = None,
+        order: str = "-created_at",
+        per_page: int = 50,
+        include_sweeps: bool = True,
+        lazy: bool = True,
+    ) -> Runs:
+        """The runs of a project matching ``filters`` (MongoDB-style, evaluated in SQL), in
+        ``order`` (``"-created_at"``: newest first), loaded ``per_page`` at a time.
+        A malformed filter raises ValueError here; a missing project ``ProjectNotFoundError``.
+        """
+        from trackline.storage.sql.query import validate
+
+        entity, project = self._parse_project(path)
+        if filters is not None and not isinstance(filters, Mapping):
+            raise ValueError(f"filters must be a dict like {{'config.lr': 0.1}}, got {filters!r}")
+        validate(filters, order)
+        if self.reader.project(entity, project) is None:
+            raise ProjectNotFoundError(
+                f"Could not find project {entity}/{project} in {self.location}; "
+                "`trackline ls` lists the projects"
+            )
+        return Runs(self, entity, project, filters, order, per_page)
+
+    # -- projects ---------------------------------------------------------------------------
+
+    def projects(self, entity: str | None = None, per_page: int = 200) -> list[Project]:
+        """Projects of ``entity``; every project in the store when no entity is given."""
+        return [Project(self, row) for row in self.reader.projects(entity)]
+
+    def project(self, name: str, entity: str | None = None) -> Project:
+        if "/" in name and entity is None:
+            entity, name = self._parse_project(name)
+        entity = entity or self.default_entity
+        row = self.reader.project(entity, name)
+        if row is None:
+            raise ProjectNotFoundError(
+                f"Could not find project {entity}/{name} in {self.location}; `trackline ls` lists the projects"
+            )
+        return Project(self, row)
+
+    def from_path(self, path: str) -> Run | Project:
+        """A project (``entity/project``) or a run (any run path)."""
+        parts = [p for p in _strip_url(path).strip("/").split("/") if p]
+        if len(parts) == 2 and ":" not in parts[1] and self.reader.project(parts[0], parts[1]) is not None:
+            return self.project(parts[1], parts[0])
+        return self.run(path)
+
+    def __iter__(self) -> Iterator[Run]:
         return iter(self.runs())

@@ -1,112 +1,222 @@
-"""Reading history back: rows from columns, streamed in windows, and spike-keeping sampling.
+"""History as columns, and the pure logic on top: merging, sampling, rows and alignment.
 
-Sampling (``Run.history(samples=N)``) is not W&B's random sample. The step range is
-cut into about N equal buckets; from each bucket the first and last rows are kept,
-plus, for every requested numeric key, the rows holding its minimum and maximum in
-that bucket. So the first and last points, and every spike, survive. Bucket edges
-depend only on the step range, so they stay put as points arrive.
+A run's history arrives from the reader as one :class:`Column` per metric (sorted, unique
+steps and their values), never as rows; rows are built only for the steps a caller asks
+for. No I/O here.
+
+Sampling (``Run.history(samples=N)``) is not W&B's random sample. The run's step range is
+cut into about ``N // 4`` buckets whose width is a power of two and whose edges sit on
+multiples of it (:func:`trackline.storage.series.bucket_width`, the same buckets the UI's
+charts use), so edges do not move as points arrive. From every bucket the history keeps
+its first and last rows and, for every numeric key, the rows holding that key's minimum
+and its maximum in the bucket. So the first and last points survive, and so does every
+spike: the global minimum and maximum of each key are always in the result. With one key
+that is at most ``N`` rows; with several keys it can be more (each key's extremes are
+kept), and fewer when the buckets' extremes share rows.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from functools import reduce
 from typing import Any
 
 import numpy as np
 
-from trackline.runstate.flatten import unflatten
-from trackline.storage.sql.store import SQLStore
+from trackline.runstate.flatten import set_path, split_name
+from trackline.storage.series import bucket_ids, bucket_width
 
 
-def _window_rows(
-    store: SQLStore,
-    run_pk: int,
-    keys: list[str],
-    lo: int | None,
-    hi: int | None,
-    require_all: bool,
-) -> list[dict[str, Any]]:
-    numeric = store.numeric_history(run_pk, keys, lo, hi)
-    other = store.value_history(run_pk, keys, lo, hi)
-    cols: dict[str, tuple[np.ndarray, list[Any]]] = {}
-    for k, (s, arr) in numeric.items():
-        cols[k] = (s, arr.tolist())
-    for k, pairs in other.items():
+@dataclass
+class Column:
+    """One metric's history: ``steps`` (sorted, unique int64) and their ``values``.
+
+    ``values`` is a numpy array (int64 or float64) for numeric series, a list otherwise
+    (text, bools, media references, or a key whose type changed along the way).
+    """
+
+    steps: np.ndarray
+    values: np.ndarray | list[Any]
+
+    def __len__(self) -> int:
+        return len(self.steps)
+
+    @property
+    def numeric(self) -> bool:
+        return isinstance(self.values, np.ndarray) and self.values.dtype.kind in "fi"
+
+    def take(self, mask: np.ndarray) -> Column:
+        if isinstance(self.values, np.ndarray):
+            return Column(self.steps[mask], self.values[mask])
+        idx = np.flatnonzero(mask).tolist()
+        return Column(self.steps[mask], [self.values[i] for i in idx])
+
+    def value_list(self) -> list[Any]:
+        return self.values.tolist() if isinstance(self.values, np.ndarray) else list(self.values)
+
+
+EMPTY_STEPS = np.empty(0, dtype=np.int64)
+
+
+def merge_columns(
+    numeric: dict[str, tuple[np.ndarray, np.ndarray]], other: dict[str, list[tuple[int, Any]]]
+) -> dict[str, Column]:
+    """Numeric chunks and other values of the same keys -> one Column per key.
+
+    A step written both ways (a number, then text) keeps the non-numeric value, as the
+    store's ``history_values`` rows are the later, rarer writes.
+    """
+    cols: dict[str, Column] = {k: Column(s, v) for k, (s, v) in numeric.items()}
+    for key, pairs in other.items():
         s2 = np.fromiter((p[0] for p in pairs), dtype=np.int64, count=len(pairs))
         v2 = [p[1] for p in pairs]
-        if k in cols:
-            s1, v1 = cols[k]
-            merged: dict[int, Any] = dict(zip(s1.tolist(), v1, strict=True))
-            merged.update(zip(s2.tolist(), v2, strict=True))
-            order = sorted(merged)
-            cols[k] = (np.asarray(order, dtype=np.int64), [merged[x] for x in order])
-        else:
-            cols[k] = (s2, v2)
-    if not cols:
-        return []
-    all_steps = np.unique(np.concatenate([s for s, _ in cols.values()]))
-    rows: dict[int, dict[str, Any]] = {int(step): {} for step in all_steps.tolist()}
-    for k, (s, v) in cols.items():
-        for step, value in zip(s.tolist(), v, strict=True):
-            rows[step][k] = value
-    out = []
-    wanted = [k for k in keys if not k.startswith("_")] if require_all else []
-    for step in sorted(rows):
-        flat = rows[step]
-        if wanted and any(k not in flat for k in wanted):
+        if key not in cols:
+            cols[key] = Column(s2, v2)
             continue
-        row = unflatten(flat)
-        row["_step"] = step
-        out.append(row)
+        merged: dict[int, Any] = dict(zip(cols[key].steps.tolist(), cols[key].value_list(), strict=True))
+        merged.update(zip(s2.tolist(), v2, strict=True))
+        order = sorted(merged)
+        cols[key] = Column(np.asarray(order, dtype=np.int64), [merged[x] for x in order])
+    return cols
+
+
+def union_steps(cols: Iterable[Column]) -> np.ndarray:
+    parts = [c.steps for c in cols if len(c)]
+    if not parts:
+        return EMPTY_STEPS
+    if len(parts) == 1:
+        return parts[0]
+    return np.unique(np.concatenate(parts))
+
+
+def common_steps(cols: Sequence[Column]) -> np.ndarray:
+    """Steps present in every column (W&B: rows that hold all the requested keys)."""
+    if not cols:
+        return EMPTY_STEPS
+    return reduce(lambda a, b: np.intersect1d(a, b, assume_unique=True), [c.steps for c in cols])
+
+
+def restrict(cols: dict[str, Column], steps: np.ndarray) -> dict[str, Column]:
+    """Each column cut down to ``steps``."""
+    out = {}
+    for k, c in cols.items():
+        if len(c) == len(steps) and (len(steps) == 0 or np.array_equal(c.steps, steps)):
+            out[k] = c
+        else:
+            out[k] = c.take(np.isin(c.steps, steps, assume_unique=True))
     return out
 
 
-def scan_rows(
-    store: SQLStore,
-    run_pk: int,
-    keys: list[str],
-    min_step: int | None = None,
-    max_step: int | None = None,
-    window: int = 4096,
-    require_all: bool = False,
-) -> Iterator[dict[str, Any]]:
-    """Every row in step order, in windows of ``window`` steps (constant memory)."""
-    lo = min_step
-    while True:
-        first = store.first_step_at_or_after(run_pk, keys, lo)
-        if first is None or (max_step is not None and first > max_step):
-            return
-        hi = first + window - 1
-        if max_step is not None:
-            hi = min(hi, max_step)
-        yield from _window_rows(store, run_pk, keys, first, hi, require_all)
-        lo = hi + 1
+# -- sampling ---------------------------------------------------------------------------------
 
 
-def sample_steps(steps: np.ndarray, columns: dict[str, tuple[np.ndarray, np.ndarray]], samples: int) -> np.ndarray:
-    """The steps kept by min/max bucket sampling (see module docstring)."""
+def _segments(ids: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Start index of each run of equal ``ids`` and, per element, its run number."""
+    starts = np.flatnonzero(np.r_[True, ids[1:] != ids[:-1]])
+    seg = np.zeros(len(ids), dtype=np.int64)
+    seg[starts[1:]] = 1
+    return starts, np.cumsum(seg)
+
+
+def _first_where(mask: np.ndarray, seg: np.ndarray) -> np.ndarray:
+    """Index of the first True of ``mask`` in each segment that has one."""
+    idx = np.flatnonzero(mask)
+    if len(idx) == 0:
+        return idx
+    s = seg[idx]
+    return idx[np.r_[True, s[1:] != s[:-1]]]
+
+
+def extremes(steps: np.ndarray, values: np.ndarray, width: float) -> np.ndarray:
+    """The steps holding each bucket's minimum and maximum (NaN ignored), vectorised."""
+    if len(steps) == 0:
+        return EMPTY_STEPS
+    vf = values.astype(np.float64, copy=False)
+    starts, seg = _segments(bucket_ids(steps, width))
+    with np.errstate(invalid="ignore"):
+        mn = np.fmin.reduceat(vf, starts)
+        mx = np.fmax.reduceat(vf, starts)
+    lo = _first_where(vf == mn[seg], seg)
+    hi = _first_where(vf == mx[seg], seg)
+    return np.union1d(steps[lo], steps[hi])
+
+
+def sample_steps(steps: np.ndarray, cols: Iterable[Column], samples: int) -> np.ndarray:
+    """The steps kept by :func:`history`'s sampling (see the module docstring)."""
     if len(steps) <= samples:
         return steps
-    lo, hi = int(steps[0]), int(steps[-1])
-    n_buckets = max(1, samples // 4)
-    width = max(1.0, (hi - lo + 1) / n_buckets)
-    keep: set[int] = set()
-    bucket = ((steps - lo) / width).astype(np.int64)
-    first_idx = np.flatnonzero(np.r_[True, bucket[1:] != bucket[:-1]])
-    last_idx = np.r_[first_idx[1:] - 1, len(steps) - 1]
-    keep.update(steps[first_idx].tolist())
-    keep.update(steps[last_idx].tolist())
-    for s, v in columns.values():
-        if len(s) == 0 or v.dtype.kind not in "fi":
-            continue
-        b = ((s - lo) / width).astype(np.int64)
-        vf = v.astype(np.float64)
-        starts = np.flatnonzero(np.r_[True, b[1:] != b[:-1]])
-        ends = np.r_[starts[1:], len(s)]
-        for a, e in zip(starts.tolist(), ends.tolist(), strict=True):
-            seg = vf[a:e]
-            if np.all(np.isnan(seg)):
-                continue
-            keep.add(int(s[a + int(np.nanargmin(seg))]))
-            keep.add(int(s[a + int(np.nanargmax(seg))]))
-    return np.asarray(sorted(keep), dtype=np.int64)
+    width = bucket_width(int(steps[0]), int(steps[-1]), max(1, samples // 4), integer=True)
+    starts, _ = _segments(bucket_ids(steps, width))
+    ends = np.r_[starts[1:] - 1, len(steps) - 1]
+    keep = [steps[starts], steps[ends]]
+    for c in cols:
+        if c.numeric and len(c):
+            keep.append(extremes(c.steps, np.asarray(c.values), width))
+    return np.unique(np.concatenate(keep))
+
+
+# -- rows -------------------------------------------------------------------------------------
+
+
+def build_rows(
+    steps: np.ndarray, cols: dict[str, Column], step_key: str | None = "_step", nest: bool = True
+) -> list[dict[str, Any]]:
+    """Rows at ``steps`` (each column must be a subset of them), nested as W&B's rows are.
+
+    A dotted metric name (``grads.layer1``) becomes a nested dict, as it was logged;
+    ``step_key`` names the step in each row (None: leave it out).
+    """
+    n = len(steps)
+    if n == 0:
+        return []
+    names = list(cols)
+    dense = all(len(cols[k]) == n for k in names)
+    step_list = steps.tolist()
+    if dense:
+        lists = [cols[k].value_list() for k in names]
+        if step_key is not None:
+            names = [*names, step_key]
+            lists.append(step_list)
+        rows = [dict(zip(names, vals, strict=True)) for vals in zip(*lists, strict=True)]
+    else:
+        rows = [{} for _ in range(n)] if step_key is None else [{step_key: s} for s in step_list]
+        for k in names:
+            c = cols[k]
+            pos = np.searchsorted(steps, c.steps).tolist()
+            for i, v in zip(pos, c.value_list(), strict=True):
+                rows[i][k] = v
+    if nest and any("." in k or "\\" in k for k in cols):
+        paths = {k: split_name(k) for k in cols}
+        nested = []
+        for row in rows:
+            tree: dict[str, Any] = {}
+            for k, v in row.items():
+                p = paths.get(k)
+                if p is None or len(p) == 1:
+                    tree[k if p is None else p[0]] = v
+                else:
+                    set_path(tree, p, v)
+            nested.append(tree)
+        rows = nested
+    return rows
+
+
+def aligned(
+    steps: np.ndarray, col: Column
+) -> tuple[np.ndarray | list[Any], np.ndarray | None]:
+    """``col``'s values on ``steps`` (a superset of its steps) and the mask of missing ones."""
+    n = len(steps)
+    if len(col) == n:
+        return col.values, None
+    pos = np.searchsorted(steps, col.steps)
+    missing = np.ones(n, dtype=bool)
+    missing[pos] = False
+    if isinstance(col.values, np.ndarray):
+        full = np.zeros(n, dtype=col.values.dtype)
+        full[pos] = col.values
+        return full, missing
+    out: list[Any] = [None] * n
+    for i, v in zip(pos.tolist(), col.values, strict=True):
+        out[i] = v
+    return out, missing

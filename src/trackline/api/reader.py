@@ -1,0 +1,160 @@
+"""The one interface between the query API's objects and where runs live.
+
+``Api``, ``Runs``, ``Run``, ``Project`` and ``File`` talk only to a :class:`Reader`. The
+embedded store is :class:`StoreReader`; the team server will get an HTTP reader with the
+same methods (one REST call each), and everything above stays the same code.
+
+Runs travel as plain dicts: the store's ``runs`` row plus ``entity`` and ``project``
+(``run_id``, ``name``, ``state``, ``config``, ``summary``, ``tags``, ``created_at``
+in epoch seconds, ...). ``pk`` is the store's key; an HTTP reader may leave it out and
+use ``entity``/``project``/``run_id`` instead.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any, Protocol
+
+from trackline.api.files import FileSource, local_source
+from trackline.api.history import Column, merge_columns
+
+
+class Reader(Protocol):
+    location: str  # where runs are read from, for messages
+
+    # runs and projects
+    def get_run(self, entity: str, project: str, run_id: str) -> dict[str, Any] | None: ...
+
+    def find_runs(self, run_id: str) -> list[dict[str, Any]]: ...
+
+    def runs_page(
+        self,
+        entity: str,
+        project: str,
+        filters: Mapping[str, Any] | None,
+        order: str,
+        cursor: str | None,
+        limit: int,
+    ) -> tuple[list[dict[str, Any]], str | None]: ...
+
+    def count_runs(self, entity: str, project: str, filters: Mapping[str, Any] | None) -> int: ...
+
+    def projects(self, entity: str | None) -> list[dict[str, Any]]: ...
+
+    def project(self, entity: str, name: str) -> dict[str, Any] | None: ...
+
+    # history
+    def history_keys(self, run: dict[str, Any]) -> list[str]: ...
+
+    def system_keys(self, run: dict[str, Any]) -> list[str]: ...
+
+    def columns(
+        self,
+        run: dict[str, Any],
+        keys: Sequence[str],
+        min_step: int | None = None,
+        max_step: int | None = None,
+        system: bool = False,
+    ) -> dict[str, Column]: ...
+
+    def next_step(self, run: dict[str, Any], keys: Sequence[str], at_or_after: int | None) -> int | None: ...
+
+    # edits
+    def update_run(self, run: dict[str, Any], fields: dict[str, Any]) -> dict[str, Any]: ...
+
+    def delete_run(self, run: dict[str, Any], delete_artifacts: bool = False) -> None: ...
+
+    def move_run(self, run: dict[str, Any], entity: str, project: str) -> dict[str, Any]: ...
+
+    # files
+    def files(self, run: dict[str, Any]) -> FileSource: ...
+
+    def close(self) -> None: ...
+
+
+class StoreReader:
+    """A :class:`Reader` over the embedded (or PostgreSQL) store, in this process."""
+
+    def __init__(self, store: Any, file_roots: Sequence[str] = ()) -> None:
+        self.store = store
+        self.location = store.url
+        self.file_roots = list(file_roots)
+
+    def get_run(self, entity: str, project: str, run_id: str) -> dict[str, Any] | None:
+        from trackline.storage.base import RunKey
+
+        return self.store.get_run(RunKey(entity, project, run_id))
+
+    def find_runs(self, run_id: str) -> list[dict[str, Any]]:
+        return list(self.store.find_runs(run_id))
+
+    def runs_page(
+        self,
+        entity: str,
+        project: str,
+        filters: Mapping[str, Any] | None,
+        order: str,
+        cursor: str | None,
+        limit: int,
+    ) -> tuple[list[dict[str, Any]], str | None]:
+        return self.store.query_runs(
+            dict(filters) if filters else None, order, entity, project, cursor=cursor, limit=limit
+        )
+
+    def count_runs(self, entity: str, project: str, filters: Mapping[str, Any] | None) -> int:
+        return int(self.store.count_runs(dict(filters) if filters else None, entity, project))
+
+    def projects(self, entity: str | None) -> list[dict[str, Any]]:
+        return list(self.store.list_projects(entity))
+
+    def project(self, entity: str, name: str) -> dict[str, Any] | None:
+        return self.store.get_project(entity, name)
+
+    def history_keys(self, run: dict[str, Any]) -> list[str]:
+        return list(self.store.run_keys(run["pk"]))
+
+    def system_keys(self, run: dict[str, Any]) -> list[str]:
+        return list(self.store.system_keys(run["pk"]))
+
+    def columns(
+        self,
+        run: dict[str, Any],
+        keys: Sequence[str],
+        min_step: int | None = None,
+        max_step: int | None = None,
+        system: bool = False,
+    ) -> dict[str, Column]:
+        keys = list(keys)
+        if not keys:
+            return {}
+        if system:
+            numeric = self.store.numeric_history(run["pk"], keys, min_step, max_step, system=True)
+            return merge_columns(numeric, {})
+        numeric = self.store.numeric_history(run["pk"], keys, min_step, max_step)
+        other = self.store.value_history(run["pk"], keys, min_step, max_step)
+        return merge_columns(numeric, other)
+
+    def next_step(self, run: dict[str, Any], keys: Sequence[str], at_or_after: int | None) -> int | None:
+        return self.store.first_step_at_or_after(run["pk"], list(keys), at_or_after)
+
+    def update_run(self, run: dict[str, Any], fields: dict[str, Any]) -> dict[str, Any]:
+        self.store.set_run_fields(run["pk"], fields)
+        fresh = self.get_run(run["entity"], run["project"], run["run_id"])
+        return fresh if fresh is not None else {**run, **fields}
+
+    def delete_run(self, run: dict[str, Any], delete_artifacts: bool = False) -> None:
+        source = self.files(run)
+        self.store.delete_run(run["pk"])
+        source.delete_all()
+
+    def move_run(self, run: dict[str, Any], entity: str, project: str) -> dict[str, Any]:
+        self.store.move_run(run["pk"], entity, project)
+        fresh = self.get_run(entity, project, run["run_id"])
+        assert fresh is not None
+        return fresh
+
+    def files(self, run: dict[str, Any]) -> FileSource:
+        return local_source(run, self.file_roots)
+
+    def close(self) -> None:
+        self.store.close()
