@@ -82,7 +82,8 @@ class Api:
             from trackline.storage import open_store
 
             roots = [self.settings.root_dir or os.getcwd()]
-            self._reader = StoreReader(open_store(self.settings.store_url), file_roots=roots)
+            store = open_store(self.settings.store_url, self.settings.blob_url)
+            self._reader = StoreReader(store, file_roots=roots)
         return self._reader
 
     @property

@@ -1,9 +1,10 @@
 """A run's files (W&B: ``run.files()``, ``run.file(name)``, ``File.download``).
 
-Where the bytes live is behind :class:`FileSource`. Today that is the run's own folder
-(``<run dir>/files``, what ``run.dir`` points to), found from the run's metadata; the
-blob store (content-addressed, shared with artifacts) will be another ``FileSource``
-with no change above it.
+Where the bytes live is behind :class:`FileSource`: the store's index of run files
+(contents in the blob store, see ``trackline.api.reader.StoredFiles``) and the run's own
+folder (``<run dir>/files``, what ``run.dir`` points to, found from the run's metadata)
+for files written there but never indexed. A server-side source is a third one, with
+no change above it.
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ class FileInfo:
     name: str  # relative POSIX path inside the run's files
     size: int
     updated_at: float
+    md5: str | None = None  # base64 MD5 when the source knows it
 
 
 class FileSource(Protocol):
@@ -155,7 +157,7 @@ class File:
         self.name = info.name
         self.size = info.size
         self.updated_at = info.updated_at
-        self._md5: str | None = None
+        self._md5: str | None = info.md5
 
     @property
     def mimetype(self) -> str:

@@ -15,7 +15,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any, Protocol
 
-from trackline.api.files import FileSource, local_source
+from trackline.api.files import FileInfo, FileSource, LocalFolderSource, check_name, local_source
 from trackline.api.history import Column, merge_columns
 
 
@@ -154,7 +154,59 @@ class StoreReader:
         return fresh
 
     def files(self, run: dict[str, Any]) -> FileSource:
-        return local_source(run, self.file_roots)
+        return StoredFiles(self.store, run["pk"], local_source(run, self.file_roots))
 
     def close(self) -> None:
         self.store.close()
+
+
+class StoredFiles:
+    """A run's files: the store's index (contents in its blob store), then the run folder.
+
+    Files the SDK recorded (``save``, media) are indexed in ``run_files`` and read from the
+    blob store by content; files only written into ``run.dir`` on this machine are read
+    from there. An indexed path wins over a local file of the same name.
+    """
+
+    def __init__(self, store: Any, run_pk: int, local: LocalFolderSource) -> None:
+        self.store, self.run_pk, self.local = store, run_pk, local
+        self.location = local.location or getattr(getattr(store, "blobs", None), "url", None)
+
+    def _indexed(self) -> dict[str, dict[str, Any]]:
+        if getattr(self.store, "blobs", None) is None or not hasattr(self.store, "run_files"):
+            return {}
+        return {row["path"]: row for row in self.store.run_files(self.run_pk)}
+
+    def list(self) -> list[FileInfo]:
+        indexed = self._indexed()
+        out = {
+            path: FileInfo(path, int(row["size"]), float(row["updated_at"]), row.get("md5"))
+            for path, row in indexed.items()
+        }
+        for info in self.local.list():
+            out.setdefault(info.name, info)
+        return [out[k] for k in sorted(out)]
+
+    def open(self, name: str) -> Any:
+        row = self._indexed().get(check_name(name))
+        if row is not None:
+            return self.store.blobs.open(row["sha256"])
+        return self.local.open(name)
+
+    def local_path(self, name: str) -> str | None:
+        row = self._indexed().get(check_name(name))
+        if row is not None:
+            path = getattr(self.store.blobs, "path", None)
+            return path(row["sha256"]) if path is not None else None
+        return self.local.local_path(name)
+
+    def delete(self, name: str) -> None:
+        if check_name(name) in self._indexed():
+            self.store.delete_run_file(self.run_pk, name)
+        if self.local.local_path(name) is not None:
+            self.local.delete(name)
+
+    def delete_all(self) -> None:
+        # Index rows go with the run (ON DELETE CASCADE); blobs may be shared with other
+        # runs and artifacts, so they stay until garbage collection.
+        self.local.delete_all()

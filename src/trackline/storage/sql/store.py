@@ -322,6 +322,16 @@ class SQLStore:
 
         write_transaction(self.engine, tx)
 
+    def delete_run_file(self, run_pk: int, path: str) -> None:
+        """Forget one run file (its blob stays: blobs are shared and garbage-collected)."""
+
+        def tx(conn: Connection) -> None:
+            conn.execute(
+                delete(t.run_files).where(and_(t.run_files.c.run_pk == run_pk, t.run_files.c.path == path))
+            )
+
+        write_transaction(self.engine, tx)
+
     # -- run listings and moves (query API, CLI, REST runs endpoint; see sql/query.py) ----
 
     def refresh_states(self, entity: str | None = None, project: str | None = None) -> None:
