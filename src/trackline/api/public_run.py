@@ -255,6 +255,13 @@ class Run:
         return {k: c.value_list()[-1] for k, c in cols.items() if len(c)}
 
     @property
+    def pinned_keys(self) -> list[str]:
+        """Config keys pinned with ``run.pin_config_keys`` (shown as References)."""
+        internal = (self._row.get("config") or {}).get("_wandb")
+        keys = internal.get("pinned_keys") if isinstance(internal, dict) else None
+        return [str(k) for k in keys] if isinstance(keys, list) else []
+
+    @property
     def sweep_name(self) -> str | None:
         return self._row.get("sweep_id")
 
@@ -315,6 +322,7 @@ class Run:
             "url": self.url,
             "last_step": self.lastHistoryStep,
             "history_rows": self.history_rows,
+            "pinned_keys": self.pinned_keys,
             "config": self.config,
             "summary": self.summary_metrics,
             "metadata": self.metadata,

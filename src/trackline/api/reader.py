@@ -59,6 +59,8 @@ class Reader(Protocol):
 
     def next_step(self, run: dict[str, Any], keys: Sequence[str], at_or_after: int | None) -> int | None: ...
 
+    def value_keys(self, run: dict[str, Any]) -> set[str]: ...
+
     # edits
     def update_run(self, run: dict[str, Any], fields: dict[str, Any]) -> dict[str, Any]: ...
 
@@ -136,6 +138,17 @@ class StoreReader:
 
     def next_step(self, run: dict[str, Any], keys: Sequence[str], at_or_after: int | None) -> int | None:
         return self.store.first_step_at_or_after(run["pk"], list(keys), at_or_after)
+
+    def value_keys(self, run: dict[str, Any]) -> set[str]:
+        """Keys with at least one non-numeric value (text, bool, media) in the run's history."""
+        from sqlalchemy import select
+
+        from trackline.storage.sql import schema as t
+
+        hv, k = t.history_values.c, t.metric_keys.c
+        q = select(k.name).where(k.id.in_(select(hv.key_id).where(hv.run_pk == run["pk"]).distinct()))
+        with self.store.engine.connect() as conn:
+            return {name for (name,) in conn.execute(q)}
 
     def update_run(self, run: dict[str, Any], fields: dict[str, Any]) -> dict[str, Any]:
         self.store.set_run_fields(run["pk"], fields)

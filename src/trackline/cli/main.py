@@ -6,6 +6,12 @@ import sys
 
 import click
 
+from trackline.cli.export import export_cmd
+from trackline.cli.ls import ls_cmd
+from trackline.cli.rm import rm_cmd, runs_group
+from trackline.cli.show import show_cmd
+from trackline.cli.sql import query_cmd
+from trackline.cli.status import status_cmd
 from trackline.cli.sync import offline_cmd, online_cmd, sync_cmd
 from trackline.cli.ui import ui_cmd
 
@@ -16,6 +22,14 @@ def cli() -> None:
     """trackline: a local-first experiment tracker that speaks the W&B run API."""
 
 
+# One line per command (or group).
+cli.add_command(ls_cmd)
+cli.add_command(show_cmd)
+cli.add_command(export_cmd)
+cli.add_command(rm_cmd)
+cli.add_command(runs_group)
+cli.add_command(status_cmd)
+cli.add_command(query_cmd)
 cli.add_command(sync_cmd)
 cli.add_command(offline_cmd)
 cli.add_command(online_cmd)

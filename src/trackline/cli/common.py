@@ -1,0 +1,216 @@
+"""What the ``trackline`` commands share: opening the store, finding runs and projects by
+path (exit code 2 and a clear message when a path is wrong), and output (rich tables for
+people, ``--json`` for scripts)."""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import sys
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any, TypeVar
+
+import click
+
+if TYPE_CHECKING:
+    from trackline.api.api import Api
+    from trackline.api.public_run import Run
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+class PathError(click.ClickException):
+    """A run or project path that names nothing in the store: exit code 2, nothing changed."""
+
+    exit_code = 2
+
+
+def store_option(fn: F) -> F:
+    return click.option(
+        "--store", "store", metavar="PATH|URL",
+        help="Store to read (default: settings / TRACKLINE_STORE, ~/.trackline/trackline.db).",
+    )(fn)
+
+
+def json_option(fn: F) -> F:
+    return click.option("--json", "as_json", is_flag=True, help="Print JSON (for scripts) instead of a table.")(fn)
+
+
+def open_api(store: str | None) -> Api:
+    from trackline.api.api import Api
+
+    return Api({"store": store} if store else None)
+
+
+# -- finding things -----------------------------------------------------------------------------
+
+
+def _run_id_from_dir(path: str) -> str | None:
+    """A run folder (``trackline/run-...-<id>``, ``trackline/latest-run``) -> its run id."""
+    if not os.path.isdir(path):
+        return None
+    for name in sorted(os.listdir(path)):
+        if name.startswith("run-") and name.endswith(".tlog"):
+            return name[len("run-") : -len(".tlog")]
+    return None
+
+
+def resolve_run(api: Api, path: str) -> Run:
+    """A run by W&B path, bare run id (searched in every project) or run folder."""
+    from trackline.api.errors import RunNotFoundError
+    from trackline.api.public_run import Run
+
+    from_dir = _run_id_from_dir(path) if ("/" in path or path.startswith(".")) else None
+    text = (from_dir or path).strip()
+    bare = bool(from_dir) or ("/" not in text.strip("/") and ":" not in text)
+    if not bare:
+        try:
+            return api.run(text)
+        except RunNotFoundError as exc:
+            raise PathError(str(exc))
+        except ValueError as exc:
+            raise PathError(str(exc))
+    run_id = text.strip("/")
+    if api.settings.project and not from_dir:
+        row = api.reader.get_run(api.default_entity, api.settings.project, run_id)
+        if row is not None:
+            return Run(api, row)
+    rows = api.reader.find_runs(run_id)
+    if len(rows) == 1:
+        return Run(api, rows[0])
+    if not rows:
+        raise PathError(
+            f"no run with id {run_id!r} in {api.location}; `trackline ls PROJECT` lists a project's runs"
+        )
+    where = ", ".join(f"{r['entity']}/{r['project']}/{r['run_id']}" for r in rows)
+    raise PathError(f"run id {run_id!r} is in several projects ({where}); give ENTITY/PROJECT/RUN_ID")
+
+
+def resolve_project(api: Api, path: str) -> tuple[str, str]:
+    try:
+        entity, project = api._parse_project(path)
+    except ValueError as exc:
+        raise PathError(str(exc))
+    if api.reader.project(entity, project) is None:
+        known = [f"{p['entity']}/{p['name']}" for p in api.reader.projects(None)]
+        hint = f"; projects: {', '.join(known[:10])}" if known else "; the store has no projects yet"
+        raise PathError(f"no project {entity}/{project} in {api.location}{hint}")
+    return entity, project
+
+
+def is_project(api: Api, path: str) -> bool:
+    parts = [p for p in path.strip("/").split("/") if p]
+    if not 1 <= len(parts) <= 2 or ":" in path:
+        return False
+    try:
+        entity, project = api._parse_project(path)
+    except ValueError:
+        return False
+    return api.reader.project(entity, project) is not None
+
+
+def parse_filters(text: str | None) -> dict[str, Any] | None:
+    if text is None:
+        return None
+    try:
+        value = json.loads(text)
+    except ValueError as exc:
+        raise click.BadParameter(
+            f"not JSON ({exc}); write it like '{{\"config.lr\": {{\"$gt\": 0.01}}}}'", param_hint="--filter"
+        )
+    if not isinstance(value, dict):
+        raise click.BadParameter("must be a JSON object like '{\"state\": \"finished\"}'", param_hint="--filter")
+    return value
+
+
+# -- output -------------------------------------------------------------------------------------
+
+
+def jsonable(value: Any) -> Any:
+    """Strict JSON: NaN and infinities become null (JSON has no such numbers)."""
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if isinstance(value, dict):
+        return {str(k): jsonable(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [jsonable(v) for v in value]
+    if isinstance(value, (str, int, bool)) or value is None:
+        return value
+    if hasattr(value, "item"):  # numpy scalars
+        return jsonable(value.item())
+    return str(value)
+
+
+def dumps(value: Any, indent: int | None = None) -> str:
+    return json.dumps(jsonable(value), indent=indent, ensure_ascii=False, allow_nan=False)
+
+
+def echo_json(value: Any) -> None:
+    click.echo(dumps(value, indent=2))
+
+
+def console(stderr: bool = False) -> Any:
+    from rich.console import Console
+
+    stream = sys.stderr if stderr else sys.stdout
+    # Piped output is not cut at 80 columns: scripts and pagers get whole rows.
+    width = None if is_tty(stream) else 200
+    return Console(stderr=stderr, highlight=False, soft_wrap=False, width=width)
+
+
+def fmt_value(value: Any, width: int = 60) -> str:
+    if isinstance(value, float):
+        text = f"{value:.6g}"
+    elif isinstance(value, (dict, list)):
+        text = dumps(value)
+    else:
+        text = str(value)
+    return text if len(text) <= width else text[: width - 1] + "…"
+
+
+def fmt_duration(seconds: float | None) -> str:
+    if seconds is None:
+        return ""
+    s = int(seconds)
+    if s < 60:
+        return f"{seconds:.1f}s" if seconds < 10 else f"{s}s"
+    if s < 3600:
+        return f"{s // 60}m{s % 60:02d}s"
+    return f"{s // 3600}h{(s % 3600) // 60:02d}m"
+
+
+def fmt_size(n: float) -> str:
+    for unit in ("B", "KB", "MB", "GB", "TB"):
+        if n < 1024 or unit == "TB":
+            return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
+        n /= 1024
+    return f"{n:.1f} TB"
+
+
+STATE_STYLE = {
+    "running": "bold blue",
+    "finished": "green",
+    "failed": "red",
+    "crashed": "red",
+    "killed": "yellow",
+    "preempting": "yellow",
+    "preempted": "yellow",
+}
+
+
+def flat_items(tree: dict[str, Any], prefix: str = "") -> list[tuple[str, Any]]:
+    """Nested dicts as dotted keys (media references and empty dicts are values)."""
+    out: list[tuple[str, Any]] = []
+    for k, v in tree.items():
+        name = f"{prefix}{k}"
+        if isinstance(v, dict) and v and "_type" not in v:
+            out += flat_items(v, name + ".")
+        else:
+            out.append((name, v))
+    return out
+
+
+def is_tty(stream: Any = None) -> bool:
+    s = stream or sys.stderr
+    return bool(getattr(s, "isatty", lambda: False)())

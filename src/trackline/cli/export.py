@@ -1,0 +1,258 @@
+"""``trackline export``: every point of a run or a project to CSV, Parquet or JSON lines.
+
+Streams: each run is read window by window (``trackline.api.scan.windows``) and written
+as it is read, so memory stays flat whatever the size. One row per (run, step) where any
+exported key was logged; a project export has a ``run_id`` column first. Values missing
+at a step are empty (CSV) or null (Parquet, JSON). The file is written under a temporary
+name and renamed when complete, so a partial export never looks finished.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import math
+import os
+import sys
+from typing import IO, Any
+
+import click
+import numpy as np
+
+from trackline.cli.common import (
+    PathError,
+    dumps,
+    is_project,
+    is_tty,
+    open_api,
+    parse_filters,
+    resolve_project,
+    resolve_run,
+    store_option,
+)
+
+FORMATS = ("csv", "parquet", "jsonl")
+_SUFFIXES = {".csv": "csv", ".parquet": "parquet", ".pq": "parquet", ".jsonl": "jsonl", ".ndjson": "jsonl"}
+
+
+def _text(v: Any) -> str | None:
+    if v is None or isinstance(v, str):
+        return v
+    return json.dumps(v, default=str, allow_nan=True)
+
+
+class _Writer:
+    def __init__(self, out: IO[Any], columns: list[str], numeric: set[str], with_run: bool) -> None:
+        self.out, self.columns, self.numeric, self.with_run = out, columns, numeric, with_run
+
+    def _aligned(self, steps: np.ndarray, cols: dict[str, Any]) -> dict[str, tuple[Any, Any]]:
+        from trackline.api.history import aligned
+
+        return {k: aligned(steps, c) for k, c in cols.items()}
+
+    def write(self, run_id: str, steps: np.ndarray, cols: dict[str, Any]) -> None:
+        raise NotImplementedError
+
+    def close(self) -> None:
+        pass
+
+
+class _CsvWriter(_Writer):
+    def __init__(self, *a: Any) -> None:
+        super().__init__(*a)
+        self.w = csv.writer(self.out)
+        self.w.writerow((["run_id"] if self.with_run else []) + ["_step", *self.columns])
+
+    def write(self, run_id: str, steps: np.ndarray, cols: dict[str, Any]) -> None:
+        n = len(steps)
+        data: list[list[Any]] = []
+        if self.with_run:
+            data.append([run_id] * n)
+        data.append(steps.tolist())
+        al = self._aligned(steps, cols)
+        for key in self.columns:
+            if key not in al:
+                data.append([""] * n)
+                continue
+            values, missing = al[key]
+            vals = values.tolist() if isinstance(values, np.ndarray) else [
+                v if isinstance(v, (int, float, str)) or v is None else _text(v) for v in values
+            ]
+            if missing is not None:
+                for i in np.flatnonzero(missing).tolist():
+                    vals[i] = ""
+            data.append(vals)
+        self.w.writerows(zip(*data, strict=True))
+
+
+class _JsonlWriter(_Writer):
+    def write(self, run_id: str, steps: np.ndarray, cols: dict[str, Any]) -> None:
+        from trackline.api.history import build_rows
+
+        rows = build_rows(steps, cols, nest=False)
+        write = self.out.write
+        for row in rows:
+            if self.with_run:
+                row = {"run_id": run_id, **row}
+            for k, v in row.items():
+                if isinstance(v, float) and not math.isfinite(v):
+                    row[k] = None
+            write(dumps(row))
+            write("\n")
+
+
+class _ParquetWriter(_Writer):
+    def __init__(self, *a: Any) -> None:
+        super().__init__(*a)
+        try:
+            import pyarrow as pa
+            import pyarrow.parquet as pq
+        except ImportError:
+            raise click.UsageError("--format parquet needs pyarrow: pip install pyarrow")
+        fields = [pa.field("run_id", pa.string())] if self.with_run else []
+        fields.append(pa.field("_step", pa.int64()))
+        for key in self.columns:
+            fields.append(pa.field(key, pa.float64() if key in self.numeric else pa.string()))
+        self.pa = pa
+        self.schema = pa.schema(fields)
+        self.pw = pq.ParquetWriter(self.out, self.schema, compression="zstd")
+
+    def write(self, run_id: str, steps: np.ndarray, cols: dict[str, Any]) -> None:
+        pa = self.pa
+        n = len(steps)
+        arrays: list[Any] = [pa.array([run_id] * n, pa.string())] if self.with_run else []
+        arrays.append(pa.array(steps, pa.int64()))
+        al = self._aligned(steps, cols)
+        for key in self.columns:
+            if key not in al:
+                arrays.append(pa.nulls(n, pa.float64() if key in self.numeric else pa.string()))
+                continue
+            values, missing = al[key]
+            if key in self.numeric and isinstance(values, np.ndarray):
+                arrays.append(pa.array(values.astype(np.float64), mask=missing))
+            else:
+                vals = values.tolist() if isinstance(values, np.ndarray) else list(values)
+                if missing is not None:
+                    for i in np.flatnonzero(missing).tolist():
+                        vals[i] = None
+                arrays.append(pa.array([_text(v) for v in vals], pa.string()))
+        self.pw.write_table(pa.Table.from_arrays(arrays, schema=self.schema))
+
+    def close(self) -> None:
+        self.pw.close()
+
+
+_WRITERS: dict[str, type[_Writer]] = {"csv": _CsvWriter, "jsonl": _JsonlWriter, "parquet": _ParquetWriter}
+
+
+@click.command("export")
+@click.argument("target", metavar="RUN|PROJECT")
+@click.option("--format", "-F", "fmt", type=click.Choice(FORMATS), help="Default: from the -o file's suffix.")
+@click.option("--keys", "-k", "keys", multiple=True, metavar="KEY",
+              help="Metrics to export (repeat, or comma-separate); default: all.")
+@click.option("--output", "-o", "output", metavar="PATH", help="File to write ('-': standard output).")
+@click.option("--filter", "-f", "filter_text", metavar="JSON", help="For a project: which runs (W&B filter).")
+@click.option("--progress/--no-progress", default=None, help="Progress bar on stderr (default: when a terminal).")
+@click.option("--json", "as_json", is_flag=True, help="Print what was written as JSON.")
+@store_option
+def export_cmd(target: str, fmt: str | None, keys: tuple[str, ...], output: str | None, filter_text: str | None,
+               progress: bool | None, as_json: bool, store: str | None) -> None:
+    """Export every point of a run, or of every run of a project, unsampled.
+
+    \b
+    trackline export me/mnist/abc123 -o abc123.parquet
+    trackline export mnist -o mnist.csv -k train/loss -k val/acc
+    trackline export mnist -F jsonl -o - -f '{"state": "finished"}' | head
+    """
+    from trackline.api.scan import windows
+
+    if fmt is None and output and output != "-":
+        fmt = _SUFFIXES.get(os.path.splitext(output)[1].lower())
+    if fmt is None:
+        raise click.UsageError("give --format csv|parquet|jsonl, or -o FILE ending in .csv, .parquet or .jsonl")
+    if output is None:
+        raise click.UsageError("give -o PATH (or -o - for standard output)")
+    if output == "-" and fmt == "parquet":
+        raise click.UsageError("parquet needs a file: give -o FILE.parquet")
+    api = open_api(store)
+    filters = parse_filters(filter_text)
+    with_run = is_project(api, target)
+    if with_run:
+        entity, project = resolve_project(api, target)
+        try:
+            runs = list(api.runs(f"{entity}/{project}", filters=filters, order="+created_at", per_page=500))
+        except ValueError as exc:
+            raise click.BadParameter(str(exc), param_hint="--filter")
+        what = f"{entity}/{project}"
+    else:
+        if filters is not None:
+            raise click.UsageError("--filter applies to a project export; TARGET is a run")
+        try:
+            runs = [resolve_run(api, target)]
+        except PathError as exc:
+            raise PathError(f"{exc.message} (and {target!r} is not a project)")
+        what = "/".join(runs[0].path)
+    wanted = [k.strip() for item in keys for k in item.split(",") if k.strip()]
+    all_keys = sorted({k for r in runs for k in r.history_keys()})
+    if wanted:
+        unknown = [k for k in wanted if k not in all_keys]
+        if unknown:
+            raise click.BadParameter(
+                f"no history for {', '.join(map(repr, unknown))} in {what}; "
+                f"its metrics: {', '.join(all_keys[:20]) or 'none'}", param_hint="--keys")
+    columns = [k for k in (wanted or all_keys) if k != "_step"]
+    reader = api.reader
+    text_keys = set().union(*(reader.value_keys(r._row) for r in runs)) if runs else set()
+    numeric = {k for k in columns if k not in text_keys}
+
+    def run_export(out: IO[Any]) -> int:
+        from rich.progress import (
+            BarColumn,
+            MofNCompleteColumn,
+            Progress,
+            TextColumn,
+            TimeRemainingColumn,
+        )
+
+        from trackline.cli.common import console
+
+        writer = _WRITERS[fmt](out, columns, numeric, with_run)
+        show = is_tty() if progress is None else progress
+        total = sum(max(r.history_rows, 0) for r in runs) or None
+        done = 0
+        with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
+                      console=console(stderr=True), disable=not show) as bar:
+            task = bar.add_task(f"export {what}", total=total)
+            for run in runs:
+                for steps, cols in windows(reader, run._row, columns, [], None, None):
+                    writer.write(run.id, steps, cols)
+                    done += len(steps)
+                    bar.advance(task, len(steps))
+            bar.update(task, total=done, completed=done)
+        writer.close()
+        return done
+
+    if output == "-":
+        rows = run_export(sys.stdout)
+    else:
+        os.makedirs(os.path.dirname(os.path.abspath(output)) or ".", exist_ok=True)
+        tmp = f"{output}.{os.getpid()}.part"
+        try:
+            if fmt == "parquet":
+                with open(tmp, "wb") as fb:
+                    rows = run_export(fb)
+            else:
+                with open(tmp, "w", newline="", encoding="utf-8") as ft:
+                    rows = run_export(ft)
+        except BaseException:
+            if os.path.exists(tmp):
+                os.remove(tmp)
+            raise
+        os.replace(tmp, output)
+    summary: dict[str, Any] = {"target": what, "format": fmt, "path": output, "runs": len(runs), "rows": rows,
+               "columns": (["run_id"] if with_run else []) + ["_step", *columns]}
+    if as_json:
+        click.echo(dumps(summary, indent=2), err=output == "-")
+    else:
+        click.echo(f"Exported {rows} rows x {len(summary['columns'])} columns from {len(runs)} run(s) of {what} "
+                   f"to {output if output != '-' else 'standard output'}", err=True)

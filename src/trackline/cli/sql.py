@@ -1,0 +1,173 @@
+"""``trackline query "SELECT ..."``: read-only SQL over the embedded store, with views.
+
+The connection is opened read-only (``mode=ro``, ``PRAGMA query_only``) and an authorizer
+refuses ATTACH and every statement that writes, so a query can never change the store
+or create files. The views below are created as TEMP views on that connection only;
+they are documented in ``docs/cli.md`` (a test keeps the two in step).
+"""
+
+from __future__ import annotations
+
+import csv
+import sqlite3
+import sys
+from typing import Any
+
+import click
+
+from trackline.cli.common import PathError, console, dumps, fmt_value, store_option
+
+# name -> (description, SQL). ISO times are UTC text; *_ts columns are epoch seconds.
+_RUN_COLS = """p.entity AS entity, p.name AS project, r.run_id AS run_id"""
+_RUN_JOIN = """FROM runs r JOIN projects p ON p.id = r.project_id"""
+
+VIEWS: dict[str, tuple[str, str]] = {
+    "v_projects": (
+        "one row per project: entity, project, created_at, runs",
+        """SELECT p.entity, p.name AS project,
+                  strftime('%Y-%m-%dT%H:%M:%SZ', p.created_at, 'unixepoch') AS created_at,
+                  (SELECT count(*) FROM runs r WHERE r.project_id = p.id) AS runs
+           FROM projects p""",
+    ),
+    "v_runs": (
+        "one row per run: entity, project, run_id, path, name, state, reason, exit_code, created_at, "
+        "finished_at, heartbeat_at (ISO, UTC), created_ts (epoch s), runtime, last_step, history_rows, "
+        '"group", job_type, tags, notes, host, sweep_id, config, summary, metadata (JSON text)',
+        f"""SELECT {_RUN_COLS}, p.entity || '/' || p.name || '/' || r.run_id AS path,
+                  r.name, r.state, r.reason, r.exit_code,
+                  strftime('%Y-%m-%dT%H:%M:%SZ', r.created_at, 'unixepoch') AS created_at,
+                  strftime('%Y-%m-%dT%H:%M:%SZ', r.finished_at, 'unixepoch') AS finished_at,
+                  strftime('%Y-%m-%dT%H:%M:%SZ', r.heartbeat_at, 'unixepoch') AS heartbeat_at,
+                  r.created_at AS created_ts, r.runtime, r.last_step, r.history_rows,
+                  r."group", r.job_type, r.tags, r.notes, r.host, r.sweep_id,
+                  r.config, r.summary, r.metadata
+           {_RUN_JOIN}""",
+    ),
+    "v_config": (
+        "one row per config leaf: entity, project, run_id, key (dotted), value",
+        f"""SELECT {_RUN_COLS}, substr(j.fullkey, 3) AS key, j.value AS value
+           {_RUN_JOIN}, json_tree(r.config) j
+           WHERE j.type NOT IN ('object', 'array') AND j.fullkey NOT LIKE '$._wandb%'""",
+    ),
+    "v_summary": (
+        "one row per summary leaf: entity, project, run_id, key (dotted), value",
+        f"""SELECT {_RUN_COLS}, substr(j.fullkey, 3) AS key, j.value AS value
+           {_RUN_JOIN}, json_tree(r.summary) j
+           WHERE j.type NOT IN ('object', 'array')""",
+    ),
+    "v_tags": (
+        "one row per run tag: entity, project, run_id, tag",
+        f"""SELECT {_RUN_COLS}, j.value AS tag {_RUN_JOIN}, json_each(r.tags) j""",
+    ),
+    "v_metrics": (
+        "one row per metric a run logged: entity, project, run_id, key, points (numeric points stored)",
+        f"""SELECT {_RUN_COLS}, k.name AS key,
+                  (SELECT coalesce(sum(c.n), 0) FROM history_chunks c
+                    WHERE c.run_pk = r.pk AND c.key_id = k.id) AS points
+           {_RUN_JOIN} JOIN run_keys rk ON rk.run_pk = r.pk JOIN metric_keys k ON k.id = rk.key_id""",
+    ),
+    "v_history_values": (
+        "non-numeric history values (text, bools, media references): entity, project, run_id, key, step, value",
+        f"""SELECT {_RUN_COLS}, k.name AS key, v.step AS step, v.value AS value
+           {_RUN_JOIN} JOIN history_values v ON v.run_pk = r.pk JOIN metric_keys k ON k.id = v.key_id""",
+    ),
+    "v_files": (
+        "run files: entity, project, run_id, path, size, md5, sha256, updated_at",
+        f"""SELECT {_RUN_COLS}, f.path, f.size, f.md5, f.sha256,
+                  strftime('%Y-%m-%dT%H:%M:%SZ', f.updated_at, 'unixepoch') AS updated_at
+           {_RUN_JOIN} JOIN run_files f ON f.run_pk = r.pk""",
+    ),
+}
+
+_ALLOWED_PRAGMAS = {"table_info", "table_xinfo", "table_list", "index_list", "index_info", "foreign_key_list"}
+
+
+def _authorizer(action: int, arg1: Any, arg2: Any, db: Any, source: Any) -> int:
+    if action in (sqlite3.SQLITE_SELECT, sqlite3.SQLITE_READ, sqlite3.SQLITE_FUNCTION, sqlite3.SQLITE_RECURSIVE):
+        return sqlite3.SQLITE_OK
+    if action == sqlite3.SQLITE_PRAGMA and arg1 in _ALLOWED_PRAGMAS:
+        return sqlite3.SQLITE_OK
+    return sqlite3.SQLITE_DENY
+
+
+def connect(path: str) -> sqlite3.Connection:
+    """A read-only connection to the store file with the documented views."""
+    from pathlib import Path
+
+    conn = sqlite3.connect(Path(path).resolve().as_uri() + "?mode=ro", uri=True)
+    tables = {name for (name,) in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+    for name, (_, sql) in VIEWS.items():
+        if name == "v_files" and "run_files" not in tables:
+            continue
+        conn.execute(f"CREATE TEMP VIEW {name} AS {sql}")
+    conn.execute("PRAGMA query_only = ON")
+    conn.set_authorizer(_authorizer)
+    return conn
+
+
+@click.command("query")
+@click.argument("sql", metavar='"SELECT ..."', required=False)
+@click.option("--json", "as_json", is_flag=True, help="Print a JSON array of row objects.")
+@click.option("--csv", "as_csv", is_flag=True, help="Print CSV with a header row.")
+@click.option("--views", "show_views", is_flag=True, help="List the views and their columns, then exit.")
+@store_option
+def query_cmd(sql: str | None, as_json: bool, as_csv: bool, show_views: bool, store: str | None) -> None:
+    """Run one read-only SQL query over the store (SQLite) and print the rows.
+
+    \b
+    Views: v_projects, v_runs, v_config, v_summary, v_tags, v_metrics,
+    v_history_values, v_files (`trackline query --views` lists them; docs/cli.md);
+    the store's own tables can be read too. Numeric history points are stored as
+    compressed chunks: use `trackline export` for them.
+
+    \b
+    trackline query "SELECT run_id, value FROM v_summary WHERE key = 'val.acc' ORDER BY value DESC LIMIT 5"
+    trackline query "SELECT state, count(*) AS n FROM v_runs GROUP BY state" --json
+    """
+    from trackline.settings import resolve
+    from trackline.storage.sql.engine import sqlite_path
+
+    url = resolve(None, {"store": store} if store else None).store_url
+    if not url.startswith("sqlite"):
+        raise PathError(f"trackline query reads the embedded SQLite store; {url} is not one")
+    path = sqlite_path(url)
+    import os
+
+    if not os.path.isfile(path):
+        raise PathError(f"no store at {path} yet; it is created by the first run (or give --store)")
+    if show_views:
+        for name, (desc, _) in VIEWS.items():
+            click.echo(f"{name}: {desc}")
+        return
+    if not sql:
+        raise click.UsageError('give a query, e.g. trackline query "SELECT * FROM v_runs LIMIT 5"')
+    conn = connect(path)
+    try:
+        cur = conn.execute(sql)
+        names = [d[0] for d in cur.description or []]
+        rows = cur.fetchall()
+    except sqlite3.Warning as exc:  # e.g. several statements
+        raise click.UsageError(f"{exc}; give one SELECT statement")
+    except sqlite3.DatabaseError as exc:
+        msg = str(exc)
+        if "not authorized" in msg or "readonly" in msg or "read-only" in msg:
+            raise click.UsageError(f"the store is read-only here ({msg}); trackline query only reads")
+        raise click.UsageError(f"SQL error: {msg}")
+    finally:
+        conn.close()
+    if as_json:
+        click.echo(dumps([dict(zip(names, r, strict=True)) for r in rows], indent=2))
+    elif as_csv:
+        w = csv.writer(sys.stdout)
+        w.writerow(names)
+        w.writerows(rows)
+    else:
+        from rich.table import Table
+
+        table = Table(box=None, header_style="bold")
+        for n in names:
+            table.add_column(n)
+        for r in rows:
+            table.add_row(*("" if v is None else fmt_value(v, 80) for v in r))
+        console().print(table)
+        click.echo(f"{len(rows)} row(s)", err=True)
