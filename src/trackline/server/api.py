@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 from typing import Any
+from urllib.parse import quote
 
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
-from starlette.responses import FileResponse, Response
+from starlette.responses import FileResponse, Response, StreamingResponse
 from starlette.routing import Route
 
 from trackline.server import files, queries, runs, serialize
@@ -160,7 +162,7 @@ def get_run(request: Request) -> Response:
     out["alerts"] = [
         {k: a.get(k) for k in ("ts", "title", "text", "level")} for a in store.alerts(pk)
     ]
-    out["files"] = files.list_files(row)
+    out["files"] = files.list_files(store, row)
     out["has_run_dir"] = files.run_dir(row) is not None
     return JSON(out)
 
@@ -220,12 +222,24 @@ def run_logs(request: Request) -> Response:
 
 def run_files(request: Request) -> Response:
     row = _run_row(request)
-    return JSON({"files": files.list_files(row), "has_run_dir": files.run_dir(row) is not None})
+    return JSON({"files": files.list_files(_store(request), row), "has_run_dir": files.run_dir(row) is not None})
 
 
 def run_file(request: Request) -> Response:
     row = _run_row(request)
-    path = files.resolve_file(row, request.path_params["path"])
+    rel = request.path_params["path"]
+    stored = files.open_stored(_store(request), row, rel)
+    if stored is not None:
+        name, fh = stored
+
+        def chunks() -> Iterator[bytes]:
+            with fh:
+                while chunk := fh.read(1 << 20):
+                    yield chunk
+
+        return StreamingResponse(chunks(), media_type="application/octet-stream",
+                                 headers={"Content-Disposition": f"attachment; filename*=utf-8''{quote(name)}"})
+    path = files.resolve_folder_file(row, rel)
     return FileResponse(path, filename=path.rsplit("/", 1)[-1])
 
 
