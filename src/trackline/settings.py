@@ -124,6 +124,13 @@ def _to_console(v: Any) -> str:
     return s
 
 
+def _choice(name: str, v: Any, choices: tuple[str, ...]) -> str:
+    s = str(v).strip().lower()
+    if s not in choices:
+        raise UsageError(f"{name}={v!r} is invalid; use one of {', '.join(choices)}")
+    return s
+
+
 def _to_interval(v: Any) -> float:
     f = float(v)
     if f < 0.1:
@@ -241,6 +248,7 @@ FIELDS: dict[str, tuple[Any, Callable[[Any], Any]]] = {
     "x_disable_stats": (False, _to_bool),
     "x_start_time": (None, lambda v: None if v is None else float(v)),
     "x_stats_per_core": (False, _to_bool),
+    "x_sender": ("process", lambda v: _choice("x_sender", v, ("process", "thread"))),
     "x_stats_disk_paths": (("/",), _to_tuple),
     "run_id_file": (None, _to_path),
     "alert_webhook_url": (None, _to_str),
@@ -335,6 +343,7 @@ class Settings:
     x_disable_stats: bool
     x_start_time: float | None
     x_stats_per_core: bool
+    x_sender: str
     x_stats_disk_paths: tuple[str, ...]
     run_id_file: str | None
     alert_webhook_url: str | None

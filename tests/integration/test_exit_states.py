@@ -25,7 +25,8 @@ CASES = {
     "exception": ("raise ValueError('bad value 42')", 1, "failed", "ValueError: bad value 42"),
     "sys_exit_3": ("sys.exit(3)", 3, "failed", "exit code 3"),
     "sys_exit_0": ("sys.exit(0)", 0, "finished", None),
-    "keyboard_interrupt": ("raise KeyboardInterrupt", 1, "killed", "KeyboardInterrupt"),
+    # Python re-raises an unhandled KeyboardInterrupt as SIGINT when it exits.
+    "keyboard_interrupt": ("raise KeyboardInterrupt", -signal.SIGINT, "killed", "KeyboardInterrupt"),
 }
 
 

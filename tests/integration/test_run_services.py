@@ -48,7 +48,8 @@ def test_console_capture_keeps_order_and_timestamps(isolated: Path) -> None:
     assert b"to stderr" in res.stderr
     run = trackline.Api().run("console/cons0001")
     store = open_store(trackline.Api().settings.store_url)
-    lines = store.logs(run._pk)
+    pk = store.get_run(RunKey(run.entity, run.project, run.id))["pk"]
+    lines = store.logs(pk)
     texts = [(line["source"], line["text"]) for line in lines]
     assert texts == [
         ("stdout", "first line\n"),
@@ -58,9 +59,9 @@ def test_console_capture_keeps_order_and_timestamps(isolated: Path) -> None:
         ("log", "from write_logs\n"),
     ]
     assert all(line["ts"] > 0 for line in lines)
-    assert [x["text"] for x in store.logs(run._pk, search="stderr")] == ["to stderr\n"]
+    assert [x["text"] for x in store.logs(pk, search="stderr")] == ["to stderr\n"]
     sync_dir = Path(run.metadata["sync_dir"])
-    assert (sync_dir / "files" / "output.log").read_text() == (
+    assert (sync_dir / "files" / "output.log").read_bytes().decode() == (
         "first line\nto stderr\npartial line\nprogress 50%\rlast\nfrom write_logs\n"
     )
 
@@ -71,7 +72,8 @@ def test_console_off_captures_nothing(isolated: Path) -> None:
     assert res.returncode == 0, res.stderr
     store = open_store(trackline.Api().settings.store_url)
     run = trackline.Api().run("console/cons0001")
-    assert [x["source"] for x in store.logs(run._pk)] == ["log"]  # only write_logs
+    pk = store.get_run(RunKey(run.entity, run.project, run.id))["pk"]
+    assert [x["source"] for x in store.logs(pk)] == ["log"]  # only write_logs
 
 
 def test_system_metrics_on_a_cpu_only_machine() -> None:

@@ -140,6 +140,8 @@ class RunHandler:
         if self.pending:
             self._flush()
         self._columns()
+        if self.state == "preempting":
+            state = "preempted"  # it announced its preemption: resumable, not a crash
         self.state = state
         fields: dict[str, Any] = {"state": state, "reason": "the process stopped without finishing the run"}
         if ts is not None:

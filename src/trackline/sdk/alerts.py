@@ -23,12 +23,9 @@ import json
 import logging
 import os
 import queue
-import smtplib
 import threading
 import time
-import urllib.request
 from collections.abc import Callable
-from email.message import EmailMessage
 from functools import partial
 from typing import Any
 
@@ -184,6 +181,8 @@ class AlertDispatcher:
         return {"ok": False, "attempts": self.retries, "error": error, "ts": time.time()}
 
     def _post(self, payload: dict[str, Any]) -> None:
+        import urllib.request
+
         assert self.webhook_url is not None
         req = urllib.request.Request(
             self.webhook_url,
@@ -196,6 +195,9 @@ class AlertDispatcher:
                 raise OSError(f"webhook answered HTTP {resp.status}")
 
     def _mail(self, alert: dict[str, Any], run_name: str | None, run_url: str | None) -> None:
+        import smtplib
+        from email.message import EmailMessage
+
         assert self.smtp_host is not None
         msg = EmailMessage()
         msg["Subject"] = f"[trackline {alert['level']}] {alert['title']}"

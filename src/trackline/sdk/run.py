@@ -29,10 +29,11 @@ from trackline.sdk.resume import ResumeState
 from trackline.sdk.status import RunStatus
 from trackline.sdk.summary import Summary
 from trackline.sdk.system import SystemSampler
+from trackline.sender.snapshot import Snapshot
 from trackline.settings import Settings, validate_tags
 
 if TYPE_CHECKING:
-    from trackline.sender.sender import Pump, Sender
+    from trackline.sender.sender import Pump
 
 _encode_history = codec.make_encoder(values.enc_hook)
 _encode_summary = codec.make_encoder(values.summary_enc_hook)
@@ -89,7 +90,7 @@ class Run:
         self._pid = os.getpid()
         self._encode = _encode_history
         self._writer: RecordWriter | None = None
-        self._sender: Sender | None = None
+        self._sender: Any = None  # sender.process.ProcessSender or sender.sender.Sender
         self._pump: Pump | None = None
         self._console: ConsoleCapture | None = None
         self._sampler: SystemSampler | None = None
@@ -148,11 +149,22 @@ class Run:
         os.register_at_fork(after_in_child=self._after_fork_in_child)
         self._start_services()
         if s.mode in ("online", "shared"):
+            self._sender = self._make_sender()
+            self._sender.start()
+
+    @property
+    def _wants_footer(self) -> bool:
+        return not (self._settings.silent or self._settings.quiet)
+
+    def _make_sender(self) -> Any:
+        s = self._settings
+        if s.x_sender == "thread":
             from trackline.sender.sender import Sender
             from trackline.storage import open_store
 
             url, blob_url = s.store_url, s.blob_url
-            self._sender = Sender(
+            assert self._writer is not None
+            return Sender(
                 s.sync_file,
                 lambda: open_store(url, blob_url),
                 heartbeat_seconds=s.heartbeat_seconds,
@@ -160,11 +172,16 @@ class Run:
                 fsync_seconds=s.fsync_seconds,
                 sparklines=self._wants_footer,
             )
-            self._sender.start()
+        from trackline.sender.process import ProcessSender
 
-    @property
-    def _wants_footer(self) -> bool:
-        return not (self._settings.silent or self._settings.quiet)
+        return ProcessSender(
+            s.sync_file,
+            s.store_url,
+            s.blob_url,
+            heartbeat_seconds=s.heartbeat_seconds,
+            fsync_seconds=s.fsync_seconds,
+            sparklines=self._wants_footer,
+        )
 
     def _start_services(self) -> None:
         """Console capture, system metrics and alert delivery, as the settings ask."""
@@ -239,6 +256,9 @@ class Run:
             self._forked = True
             self._writer.abandon()
             self._writer = None
+            close = getattr(self._sender, "close", None)
+            if close is not None:
+                close()
             self._sender = None
             self._finished = True
 
@@ -345,25 +365,18 @@ class Run:
         if self._writer is not None:
             self._write([kinds.CONFIG, changed, []])
 
-    def _flush_to_handler(self) -> Any:
-        """Wait until every record written so far is applied; return the handler."""
+    def _offline_summary(self) -> dict[str, Any]:
+        """Offline: replay the log written so far (in this thread) to get the summary."""
         writer = self._writer
-        seq = writer.seq if writer is not None else 0
-        if self._sender is not None:
-            if not self._sender.wait_for(seq, timeout=60.0):
-                self._warn("the store did not catch up within 60 s; summary may be incomplete",
-                           once_key="summary-timeout")
-            pump = self._sender.pump
-            return None if pump is None else pump.handler
         if self._pump is None and writer is not None:
             from trackline.sender.sender import Pump
 
             self._pump = Pump(writer.path, store=None, sparklines=self._wants_footer)
         if self._pump is None:
-            return None
+            return {}
         while self._pump.pump():
             pass
-        return self._pump.handler
+        return self._pump.snapshot().summary
 
     def _read_summary(self) -> dict[str, Any]:
         if self._final_summary is not None:
@@ -372,14 +385,18 @@ class Run:
             handler = self._replay_finished_log()
             self._final_summary = {} if handler is None else copy.deepcopy(handler.summary)
             return self._final_summary
-        handler = self._flush_to_handler()
-        if handler is None:
-            return {}
-        lock = self._sender.pump.lock if (self._sender and self._sender.pump) else None
-        if lock is None:
-            return copy.deepcopy(handler.summary)
-        with lock:
-            return copy.deepcopy(handler.summary)
+        if self._sender is None:
+            return self._offline_summary()
+        seq = self._writer.seq if self._writer is not None else 0
+        snap = self._sender.snapshot(seq, timeout=60.0)
+        if snap is None:
+            self._warn(
+                "the store did not catch up within 60 s; the summary may be incomplete"
+                + (f" ({self._sender.error})" if self._sender.error else ""),
+                once_key="summary-timeout",
+            )
+            return self._offline_summary()
+        return snap.summary
 
     def _write_summary(self, updates: list[tuple[list[str], Any]], removes: list[list[str]]) -> None:
         self._check_open("summary")
@@ -464,17 +481,14 @@ class Run:
         """How far the store has caught up with this run's record log."""
         writer = self._writer
         written = writer.seq if writer is not None else 0
-        pump = self._sender.pump if self._sender is not None else None
-        stored = pump.stored_seq if pump is not None else 0
-        last_step = pump.handler.last_step if pump is not None else None
-        sync_time = self._sender.last_store_time if self._sender is not None else None
+        snap = self._sender.progress() if self._sender is not None else Snapshot()
         return RunStatus(
             sync_items_total=written,
-            sync_items_pending=max(0, written - stored),
-            sync_time=sync_time,
+            sync_items_pending=max(0, written - snap.stored_seq),
+            sync_time=snap.sync_time,
             records_written=written,
-            records_in_store=stored,
-            last_synced_step=last_step,
+            records_in_store=snap.stored_seq,
+            last_synced_step=snap.last_step,
         )
 
     def mark_preempting(self) -> None:
@@ -546,15 +560,15 @@ class Run:
         self._state = state
         self._stop_services()
         writer = self._writer
+        snap: Snapshot | None = None
         if writer is not None:
             seq = writer.append(
                 codec.encode([kinds.EXIT, {"exit_code": code, "state": state, "reason": reason, "ts": time.time()}])
             )
             writer.close()
             if self._sender is not None:
-                self._sender.stop_after(seq)
-                done = self._sender.wait_for(seq, timeout=self._settings.finish_timeout or None)
-                if not done:
+                snap = self._sender.snapshot(seq, timeout=self._settings.finish_timeout or None, stop=True)
+                if snap is None:
                     err = self._sender.error
                     self._printer.warn(
                         "the store did not take every record in time"
@@ -563,18 +577,17 @@ class Run:
                     )
                     if self._settings.finish_timeout_raises:
                         raise TimeoutError("Timed out finishing run.")
-        handler = None
-        if self._sender is not None and self._sender.pump is not None:
-            handler = self._sender.pump.handler
-        elif self._wants_footer:
-            # Offline: the footer needs the run replayed; silent runs skip this (and
-            # replay lazily if the summary is read after finish).
+        if snap is None and self._wants_footer:
+            # Offline (or the store lagged): the footer needs the run replayed here;
+            # silent runs skip this (and replay lazily if the summary is read later).
             handler = self._replay_finished_log()
-        if handler is not None:
-            self._final_summary = copy.deepcopy(handler.summary)
+            if handler is not None:
+                snap = Snapshot(summary=copy.deepcopy(handler.summary), sparklines=handler.sparkline_series())
+        if snap is not None:
+            self._final_summary = snap.summary
         if code == 0:
             lifecycle.remove_resume_file(self._settings)
-        self._print_footer(handler)
+        self._print_footer(snap)
         lifecycle.run_finished(self)
 
     def _replay_finished_log(self) -> Any:
@@ -589,15 +602,15 @@ class Run:
         self._pump.close()
         return self._pump.handler
 
-    def _print_footer(self, handler: Any) -> None:
+    def _print_footer(self, snap: Snapshot | None) -> None:
         p = self._printer
         if p.silent:
             return
-        if handler is not None and not self._settings.quiet:
+        if snap is not None and not self._settings.quiet:
             try:
                 text = footer_panels(
-                    handler.sparkline_series(),
-                    handler.summary,
+                    snap.sparklines,
+                    snap.summary,
                     self._settings.max_end_of_run_history_metrics,
                     self._settings.max_end_of_run_summary_metrics,
                 )

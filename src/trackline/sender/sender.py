@@ -14,6 +14,7 @@ without being written again.
 
 from __future__ import annotations
 
+import copy
 import datetime
 import logging
 import os
@@ -25,6 +26,7 @@ from typing import TYPE_CHECKING, Any
 from trackline.records import codec, kinds
 from trackline.records.frames import RecordReader
 from trackline.runstate.handler import RunHandler
+from trackline.sender.snapshot import Snapshot
 from trackline.storage.paths import join_inside
 
 if TYPE_CHECKING:
@@ -96,6 +98,17 @@ class Pump:
                 self.stored_seq = self.writer.applied_seq
             elif self.writer is None:
                 self.stored_seq = self.applied_seq
+
+    def snapshot(self, sync_time: datetime.datetime | None = None, error: str | None = None) -> Snapshot:
+        with self.lock:
+            return Snapshot(
+                stored_seq=self.stored_seq,
+                summary=copy.deepcopy(self.handler.summary),
+                last_step=self.handler.last_step,
+                sync_time=sync_time,
+                sparklines=self.handler.sparkline_series(),
+                error=error,
+            )
 
     def _start(self, run: dict[str, Any]) -> None:
         from trackline.storage.base import RunKey
@@ -174,6 +187,26 @@ class Sender(threading.Thread):
                 if remaining is not None and remaining <= 0:
                     return False
                 self._progress.wait(0.05 if remaining is None else min(remaining, 0.05))
+
+    def snapshot(self, seq: int, timeout: float | None, stop: bool = False) -> Snapshot | None:
+        """Wait until the store holds every record up to ``seq``; None on timeout or failure.
+
+        With ``stop=True`` the sender finishes once it got there (``finish()``).
+        """
+        if stop:
+            self.stop_after(seq)
+        ok = self.wait_for(seq, timeout)
+        pump = self.pump
+        if not ok or pump is None:
+            return None
+        return pump.snapshot(self.last_store_time)
+
+    def progress(self) -> Snapshot:
+        pump = self.pump
+        err = None if self.error is None else str(self.error)
+        if pump is None:
+            return Snapshot(error=err)
+        return pump.snapshot(self.last_store_time, err)
 
     def run(self) -> None:
         try:
