@@ -91,7 +91,7 @@ def test_online_crash_is_marked_crashed_without_sync(tmp_path: Path, sender: str
     while True:
         try:
             run = trackline.Api().run("crash/livecrash")
-            if run.state == "crashed" and (sender == "thread" or run.last_step is not None and run.last_step >= acked):
+            if run.state == "crashed" and (sender == "thread" or (run.last_step is not None and run.last_step >= acked)):
                 break
         except trackline.CommError:
             pass

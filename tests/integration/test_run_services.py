@@ -229,7 +229,7 @@ def test_forked_child_never_writes_the_parents_log() -> None:
     assert os.WEXITSTATUS(status) == 0  # logging in the child was a quiet no-op
     run.log({"parent": 2})
     run.finish()
-    _, frames, dropped = read_all(run.settings.sync_file)
+    _, _frames, dropped = read_all(run.settings.sync_file)
     assert dropped == 0
     rows = list(trackline.Api().run(run.path).scan_history())
     assert [r.get("parent") for r in rows] == [1, 2] and not any("child" in r for r in rows)
