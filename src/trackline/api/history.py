@@ -5,14 +5,15 @@ steps and their values), never as rows; rows are built only for the steps a call
 for. No I/O here.
 
 Sampling (``Run.history(samples=N)``) is not W&B's random sample. The run's step range is
-cut into about ``N // 4`` buckets whose width is a power of two and whose edges sit on
+cut into at most ``N // 4`` buckets whose width is a power of two and whose edges sit on
 multiples of it (:func:`trackline.storage.series.bucket_width`, the same buckets the UI's
 charts use), so edges do not move as points arrive. From every bucket the history keeps
 its first and last rows and, for every numeric key, the rows holding that key's minimum
 and its maximum in the bucket. So the first and last points survive, and so does every
 spike: the global minimum and maximum of each key are always in the result. With one key
-that is at most ``N`` rows; with several keys it can be more (each key's extremes are
-kept), and fewer when the buckets' extremes share rows.
+that is at most ``N`` rows (``N >= 8``); with several keys it can be more (each key's
+extremes are kept), and fewer when the buckets' extremes share rows. A history with at
+most ``N`` rows is returned whole.
 """
 
 from __future__ import annotations
@@ -146,7 +147,8 @@ def sample_steps(steps: np.ndarray, cols: Iterable[Column], samples: int) -> np.
     """The steps kept by :func:`history`'s sampling (see the module docstring)."""
     if len(steps) <= samples:
         return steps
-    width = bucket_width(int(steps[0]), int(steps[-1]), max(1, samples // 4), integer=True)
+    # bucket_width allows one bucket more than its target (edges on multiples of the width).
+    width = bucket_width(int(steps[0]), int(steps[-1]), max(1, samples // 4 - 1), integer=True)
     starts, _ = _segments(bucket_ids(steps, width))
     ends = np.r_[starts[1:] - 1, len(steps) - 1]
     keep = [steps[starts], steps[ends]]
