@@ -182,13 +182,25 @@ class RecordReader:
 
     def poll(self, max_bytes: int = 8 << 20) -> list[Frame]:
         """Return the next complete frames (up to about ``max_bytes`` of them)."""
+        first = self.last_seq + 1
+        payloads, ends = self._scan(max_bytes, keep_ends=True)
+        return [Frame(first + i, p, e) for i, (p, e) in enumerate(zip(payloads, ends, strict=True))]
+
+    def poll_payloads(self, max_bytes: int = 8 << 20) -> tuple[int, list[bytes]]:
+        """Like :meth:`poll`, without Frame objects: (first seq, payloads in order)."""
+        first = self.last_seq + 1
+        payloads, _ = self._scan(max_bytes, keep_ends=False)
+        return first, payloads
+
+    def _scan(self, max_bytes: int, keep_ends: bool) -> tuple[list[bytes], list[int]]:
         if self.corrupt:
-            return []
+            return [], []
         self._f.seek(self._buf_start + len(self._buf))
         chunk = self._f.read(max_bytes)
         if chunk:
             self._buf += chunk
-        frames: list[Frame] = []
+        payloads: list[bytes] = []
+        ends: list[int] = []
         buf = self._buf
         view = memoryview(buf)
         pos = 0
@@ -211,7 +223,9 @@ class RecordReader:
                 # A complete frame with a bad checksum or a gap: what follows is not trusted.
                 self.corrupt = True
                 break
-            frames.append(Frame(seq, buf[pos + hsize : end], base + end))
+            payloads.append(buf[pos + hsize : end])
+            if keep_ends:
+                ends.append(base + end)
             expect = seq + 1
             pos = end
         view.release()
@@ -219,7 +233,7 @@ class RecordReader:
         self._buf = buf[pos:]
         self._buf_start += pos
         self.offset = self._buf_start
-        return frames
+        return payloads, ends
 
     def __iter__(self) -> Iterator[Frame]:
         while True:

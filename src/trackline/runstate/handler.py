@@ -223,23 +223,24 @@ class RunHandler:
 
     def _group(self, g: Group) -> None:
         cols = g.columns()
-        if any(nested_rows(col) for col in cols if column(col) is None):
+        arrays = [column(col) for col in cols]
+        if any(nested_rows(col) for col, arr in zip(cols, arrays, strict=True) if arr is None):
             # Some values are nested dicts: flatten those rows and regroup them.
             regrouped = RowBuffer()
             for step, row in zip(g.steps, g.rows, strict=True):
                 regrouped.add(step, dict(iter_leaves(row)), flat=True)
             for sub_group in regrouped.drain():
-                self._group_columns(sub_group, sub_group.columns())
+                sub_cols = sub_group.columns()
+                self._group_columns(sub_group, sub_cols, [column(c) for c in sub_cols])
             return
-        self._group_columns(g, cols)
+        self._group_columns(g, cols, arrays)
 
-    def _group_columns(self, g: Group, cols: list[tuple[Any, ...]]) -> None:
+    def _group_columns(self, g: Group, cols: list[tuple[Any, ...]], arrays: list[np.ndarray | None]) -> None:
         steps_arr = np.asarray(g.steps, dtype=np.int64)
         has_defs = bool(self.metrics.defs)
         sync: set[str] = set()
         summary = self.summary
-        for name, col in zip(g.keys, cols, strict=True):
-            arr = column(col)
+        for name, col, arr in zip(g.keys, cols, arrays, strict=True):
             if arr is not None:
                 self._segments.setdefault(name, []).append((steps_arr, arr))
             else:

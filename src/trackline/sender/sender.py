@@ -62,24 +62,28 @@ class Pump:
     def pump(self, max_bytes: int = 4 << 20) -> int:
         """Apply what is available (about ``max_bytes`` of frames); returns frames applied."""
         with self.lock:
-            frames = self.reader.poll(max_bytes)
-            if not frames:
+            first, payloads = self.reader.poll_payloads(max_bytes)
+            if not payloads:
                 return 0
             handler = self.handler
+            apply = handler.apply
             decode = codec.decode
-            for i, frame in enumerate(frames):
-                record = decode(frame.payload)
+            skip_to = self.writer.applied_seq if self.writer is not None else 0
+            for i, payload in enumerate(payloads):
+                seq = first + i
+                record = decode(payload)
                 if self.key is None and record[0] == kinds.RUN:
                     self._start(record[1])
-                handler.apply(frame.seq, record)
-                if self.writer is not None and frame.seq == self.writer.applied_seq:
+                    skip_to = self.writer.applied_seq if self.writer is not None else 0
+                apply(seq, record)
+                if seq == skip_to:
                     handler.take()  # already in the store: rebuilt state only
                 if i % _YIELD_EVERY == _YIELD_EVERY - 1:
                     time.sleep(0)
-            self.applied_seq = frames[-1].seq
-            self.records_total += len(frames)
+            self.applied_seq = first + len(payloads) - 1
+            self.records_total += len(payloads)
             self.flush_changes()
-            return len(frames)
+            return len(payloads)
 
     def flush_changes(self) -> None:
         with self.lock:
