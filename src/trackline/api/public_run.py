@@ -398,7 +398,9 @@ class Run:
         return Files(self, self._reader.files(self._row), names=names, pattern=pattern)
 
     def file(self, name: str) -> File:
-        found = self.files(names=[name])
+        from trackline.api.files import check_name
+
+        found = self.files(names=[check_name(name)])
         if not len(found):
             raise ValueError(
                 f"run {'/'.join(self.path)} has no file {name!r}; run.files() lists its files"
