@@ -51,7 +51,10 @@ def bucket_width(lo: float, hi: float, target: int, integer: bool) -> float:
     span = float(hi) - float(lo)
     if not math.isfinite(span) or span <= 0:
         return 1.0
-    w = 2.0 ** math.ceil(math.log2(span / target))
+    ratio = span / target
+    if ratio == 0.0:  # a subnormal span: any width holds it in one bucket
+        return 1.0 if integer else math.ulp(0.0)
+    w = 2.0 ** math.ceil(math.log2(ratio))
     # log2 rounding can land one power short; the contract is span / w <= target.
     while span / w > target:
         w *= 2.0

@@ -81,7 +81,7 @@ def test_bucket_edges_stay_put_as_points_arrive(
     assert np.array_equal(full.last[:n], early.last[:n])
 
 
-@given(st.floats(0, 1e9), st.floats(0, 1e9), st.integers(1, 5000), st.booleans())
+@given(st.floats(0, 1e9), st.one_of(st.just(0.0), st.floats(1e-9, 1e9)), st.integers(1, 5000), st.booleans())
 def test_widths_are_powers_of_two_so_coarser_edges_are_finer_edges(
     lo: float, span: float, target: int, integer: bool
 ) -> None:
@@ -194,3 +194,16 @@ def test_ema_rejects_bad_weights_and_passes_zero_through() -> None:
     assert ema(np.array([0, 1]), y, 0.0).tolist() == [1.0, 5.0]
     with pytest.raises(ValueError, match=r"\[0, 1\)"):
         ema(np.array([0, 1]), y, 1.0)
+
+
+def test_ema_matches_the_fixture_the_ui_checks_too() -> None:
+    """ui/src/lib/smoothing.ts previews the same EMA; both sides check these outputs."""
+    import json
+    from pathlib import Path
+
+    fixture = Path(__file__).resolve().parents[3] / "ui" / "src" / "lib" / "fixtures" / "ema.json"
+    for case in json.loads(fixture.read_text())["cases"]:
+        y = np.array([math.nan if v is None else v for v in case["y"]], dtype=float)
+        got = ema(np.array(case["x"]), y, case["weight"])
+        want = np.array([math.nan if v is None else v for v in case["smooth"]], dtype=float)
+        assert np.allclose(got, want, equal_nan=True, rtol=1e-12)
