@@ -370,9 +370,13 @@ class Run:
 
     def move(self, project: str, entity: str | None = None) -> Run:
         """Move the run (history included) to another project of the store; returns it there."""
+        from trackline.errors import UsageError
         from trackline.settings import validate_project
 
-        validate_project(project)
+        try:
+            validate_project(project)
+        except UsageError as exc:
+            raise ValueError(str(exc)) from None
         if self.state in ("running", "preempting"):
             raise ValueError(
                 f"run {'/'.join(self.path)} is still running; move it after it finishes "

@@ -85,9 +85,12 @@ def collect(store: str | None, root: str | None) -> dict[str, Any]:
     runs_dir = settings.trackline_dir
     streams = _stream_states(url) if info["store"].get("runs") else {}
     pending = []
-    for log in find_logs(runs_dir) if os.path.isdir(runs_dir) else []:
-        if is_synced(log):
+    seen: set[str] = set()
+    for found in find_logs(runs_dir) if os.path.isdir(runs_dir) else []:
+        log = os.path.realpath(found)  # latest-run is a link to one of the run folders
+        if log in seen or is_synced(log):
             continue
+        seen.add(log)
         run_dir = os.path.dirname(log)
         offline = os.path.basename(run_dir).startswith("offline-run-")
         sid = _stream_id(log)
