@@ -32,13 +32,22 @@ if TYPE_CHECKING:
 __all__ = [
     "AlertLevel",
     "Api",
+    "Audio",
+    "Classes",
     "CommError",
     "ConfigError",
     "Error",
+    "Histogram",
+    "Html",
+    "Image",
+    "Object3D",
+    "Plotly",
     "Run",
     "RunStatus",
     "Settings",
+    "Table",
     "UsageError",
+    "Video",
     "__version__",
     "alert",
     "config",
@@ -52,6 +61,8 @@ __all__ = [
     "log_model",
     "login",
     "mark_preempting",
+    "plot",
+    "plot_table",
     "requeue_run_id",
     "run",
     "save",
@@ -108,6 +119,9 @@ def login(key: str | None = None, relogin: bool | None = None, host: str | None 
     return True
 
 
+_DATA_TYPES = frozenset({"Audio", "Classes", "Histogram", "Html", "Image", "Object3D", "Plotly", "Table", "Video"})
+
+
 def __getattr__(name: str) -> Any:
     if name == "Api":
         from trackline.api.api import Api
@@ -117,4 +131,12 @@ def __getattr__(name: str) -> Any:
         from trackline.sdk.run import Run
 
         return Run
+    if name in _DATA_TYPES:  # numpy/Pillow load only when a data type is first used
+        from trackline import data_types
+
+        return getattr(data_types, name)
+    if name in ("plot", "plot_table"):
+        import trackline.plot as plot_module
+
+        return plot_module if name == "plot" else plot_module.plot_table
     raise AttributeError(f"module 'trackline' has no attribute {name!r}")

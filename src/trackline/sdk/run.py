@@ -318,7 +318,10 @@ class Run:
         try:
             payload = self._encode((_HISTORY, data, step, commit, ts))
         except Exception:
-            data = values.clean(data, self._encode, self._warn_key)
+            # Slow path: media (files + JSON references), DataFrames, figures, charts, bad values.
+            from trackline.data_types.binding import prepare_row
+
+            data = prepare_row(self, data, self._step if step is None else step)
             payload = self._encode((_HISTORY, data, step, commit, ts))
         writer = self._writer
         if writer is None:
@@ -405,8 +408,15 @@ class Run:
             try:
                 _encode_summary(value)
                 clean_updates.append([path, value])
-            except Exception as exc:
-                self._warn(f"Dropped summary key {'.'.join(path)!r}: {exc}")
+            except Exception:
+                try:  # media and other data types: files + JSON references
+                    from trackline.data_types.binding import prepare_summary
+
+                    value = prepare_summary(self, path, value)
+                    _encode_summary(value)
+                    clean_updates.append([path, value])
+                except Exception as exc:
+                    self._warn(f"Dropped summary key {'.'.join(path)!r}: {exc}")
         if clean_updates or removes:
             record = [kinds.SUMMARY, clean_updates, removes]
             writer = self._writer

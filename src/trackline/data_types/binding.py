@@ -1,0 +1,176 @@
+"""Turning data types in a ``log()`` call or a summary write into JSON references.
+
+``Run.log`` encodes the call as it is first (the fast path for scalars). Only when that
+fails, because a value is a data type that needs the run (an ``Image``), a DataFrame,
+a figure or a ``plot.*`` chart, does it call :func:`prepare_row`, which writes the
+media files, records them as run files in one FILES record (before the history record,
+so a crash never leaves a reference without its file), and returns the row with JSON
+references in place of the objects. A value that cannot be converted is dropped with a
+warning naming its key; the other keys are kept.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from typing import TYPE_CHECKING, Any
+
+from trackline.data_types.base import Media, WBValue, full_typename
+from trackline.sdk import values
+
+if TYPE_CHECKING:
+    from trackline.sdk.run import Run
+
+_MAX_DEPTH = 32
+
+
+class Binder:
+    """Writes media files into one run's folder and records them as run files in one batch."""
+
+    def __init__(self, run: Any) -> None:
+        self.run = run
+        self.root: str = run.dir
+        self.pending: list[str] = []
+        self._seen: set[str] = set()
+
+    def write(self, rel: str, media: Media) -> None:
+        if rel in self._seen:
+            return
+        self._seen.add(rel)
+        dest = os.path.join(self.root, *rel.split("/"))
+        if not (os.path.exists(dest) and os.path.getsize(dest) == media._size):
+            folder = os.path.dirname(dest)
+            os.makedirs(folder, exist_ok=True)
+            fd, tmp = tempfile.mkstemp(dir=folder, prefix=".media-")
+            try:
+                with os.fdopen(fd, "wb") as f:
+                    if media._payload is not None:
+                        f.write(media._payload)
+                    else:
+                        assert media._source is not None
+                        with open(media._source, "rb") as src:
+                            while chunk := src.read(1 << 20):
+                                f.write(chunk)
+                os.replace(tmp, dest)
+            except BaseException:
+                if os.path.exists(tmp):
+                    os.remove(tmp)
+                raise
+        self.pending.append(rel)
+
+    def flush(self) -> None:
+        if self.pending:
+            self.run._add_files(self.pending, "now")
+            self.pending = []
+
+
+def _media_list(value: Any) -> type[Media] | None:
+    if not isinstance(value, (list, tuple)) or not value:
+        return None
+    cls = type(value[0])
+    if not issubclass(cls, Media):
+        return None
+    if all(type(v) is cls for v in value):
+        return cls
+    return None
+
+
+def _is_dataframe(value: Any) -> bool:
+    t = type(value)
+    return t.__name__ == "DataFrame" and (t.__module__ or "").startswith(("pandas", "polars"))
+
+
+def _figure_kind(value: Any) -> str | None:
+    name = full_typename(value)
+    if name.startswith("matplotlib.") and (hasattr(value, "savefig") or name == "matplotlib.pyplot"):
+        return "matplotlib"
+    if getattr(value, "__name__", "") == "matplotlib.pyplot":
+        return "matplotlib"
+    if name.startswith("plotly.") and hasattr(value, "to_plotly_json"):
+        return "plotly"
+    return None
+
+
+def convert(binder: Binder, key: str, value: Any, step: int | str, depth: int = 0) -> Any:
+    """``value`` with every data type in it replaced by its JSON reference (files written)."""
+    if isinstance(value, WBValue):
+        return value._bind_json(binder, key, step)
+    if isinstance(value, dict):
+        if depth >= _MAX_DEPTH:
+            return value
+        return {k: convert(binder, str(k), v, step, depth + 1) for k, v in value.items()}
+    cls = _media_list(value)
+    if cls is not None:
+        items = list(value)
+        if cls.MAX_ITEMS is not None and len(items) > cls.MAX_ITEMS:
+            binder.run._warn(
+                f"Only {cls.MAX_ITEMS} {cls.__name__} will be uploaded (key {key!r} has {len(items)}).",
+                once_key=f"max-items:{key}",
+            )
+            items = items[: cls.MAX_ITEMS]
+        return cls.seq_to_json(items, binder, key, step)
+    if isinstance(value, (list, tuple)) and any(isinstance(v, (WBValue, dict, list, tuple)) for v in value):
+        if any(isinstance(v, Media) for v in value):
+            return [convert(binder, key, v, step, depth + 1) for v in value]
+        return value
+    if _is_dataframe(value):
+        from trackline.data_types.table import Table
+
+        return Table(dataframe=value)._bind_json(binder, key, step)
+    kind = _figure_kind(value)
+    if kind == "plotly":
+        from trackline.data_types.plotly import Plotly
+
+        return Plotly(value)._bind_json(binder, key, step)
+    if kind == "matplotlib":
+        from trackline.data_types.plotly import Plotly
+
+        return Plotly.make_plot_media(value)._bind_json(binder, key, step)
+    return value
+
+
+def _chart(run: Run, binder: Binder, key: str, chart: Any, step: int | str, row: dict[str, Any]) -> None:
+    """A ``plot.*`` chart: its table goes to history as ``<key>_table``, its spec to config."""
+    from trackline.records import kinds
+
+    table_key = chart.table_key(key)
+    row[table_key] = chart.table._bind_json(binder, table_key, step)
+    internal = dict(run._config._items.get("_wandb") or {})
+    visualize = dict(internal.get("visualize") or {})
+    visualize[key] = chart.config_value(table_key)
+    internal["visualize"] = visualize
+    run._config._items["_wandb"] = internal
+    run._write([kinds.CONFIG, {"_wandb": internal}, []])
+
+
+def prepare_row(run: Run, data: dict[str, Any], step: int) -> dict[str, Any]:
+    """The slow path of ``Run.log``: data types -> files + JSON; unloggable values dropped with a warning."""
+    from trackline.plot.custom_chart import CustomChart
+
+    binder = Binder(run)
+    out: dict[str, Any] = {}
+    for key, value in data.items():
+        try:
+            if isinstance(value, CustomChart):
+                _chart(run, binder, key, value, step, out)
+                continue
+            out[key] = convert(binder, key, value, step)
+        except Exception as exc:  # one bad value never stops training (DESIGN invariant 4)
+            run._warn_key(key, f"Dropped the value of key {key!r} ({type(value).__name__}): {_reason(exc)}")
+    binder.flush()
+    return values.clean(out, run._encode, run._warn_key)
+
+
+def prepare_summary(run: Run, path: list[str], value: Any) -> Any:
+    """A summary value with data types replaced by JSON references (files named ``<key>_summary_<sha>``)."""
+    binder = Binder(run)
+    try:
+        return convert(binder, path[-1] if path else "summary", value, "summary")
+    finally:
+        binder.flush()
+
+
+def _reason(exc: BaseException) -> str:
+    if isinstance(exc, (ValueError, TypeError, values.Unloggable)):
+        return str(exc)
+    return f"{type(exc).__name__}: {exc}"
