@@ -81,7 +81,7 @@ class Run:
         self._row = row
         raw = dict(row.get("config") or {})
         self._config = {k: v for k, v in raw.items() if k not in _INTERNAL_CONFIG}
-        self._summary = RunSummary(row.get("summary") or {}, self._save_summary)
+        self._summary = RunSummary(row.get("summary") or {}, self._save_summary, self._media)
         self._edits: dict[str, Any] = {}
 
     @property
@@ -482,6 +482,23 @@ class Run:
             except ImportError:
                 pass
         return build_rows(kept, cols, step_key=None if system else "_step", nest=not system)
+
+    def _media(self, value: Any) -> Any:
+        """A stored media reference as its object (``Image``, ``Table``...); other values unchanged."""
+        from trackline.data_types.readback import from_json, is_media_ref
+
+        return from_json(value, self._reader.files(self._row)) if is_media_ref(value) else value
+
+    def media(self, key: str, min_step: int | None = None, max_step: int | None = None) -> list[tuple[int, Any]]:
+        """The media logged under ``key`` as objects, ``[(step, Image), ...]`` (history keeps the JSON)."""
+        files = self._reader.files(self._row)
+        from trackline.data_types.readback import from_json
+
+        return [
+            (int(row["_step"]), from_json(row[key], files))
+            for row in self.scan_history(keys=[key], min_step=min_step, max_step=max_step)
+            if row.get(key) is not None
+        ]
 
     def scan_history(
         self,

@@ -12,12 +12,16 @@ class RunSummary(MutableMapping[str, Any]):
     ``update(d)`` sets the items of ``d`` and saves at once, as W&B's does.
     """
 
-    def __init__(self, data: Mapping[str, Any], save: Callable[[], None]) -> None:
+    def __init__(
+        self, data: Mapping[str, Any], save: Callable[[], None], resolve: Callable[[Any], Any] | None = None
+    ) -> None:
         self._data: dict[str, Any] = dict(data)
         self._save = save
+        self._resolve = resolve  # media references -> Image, Table, ... (as_dict() keeps the JSON)
 
     def __getitem__(self, key: str) -> Any:
-        return self._data[key]
+        value = self._data[key]
+        return value if self._resolve is None else self._resolve(value)
 
     def __setitem__(self, key: str, value: Any) -> None:
         self._data[key] = value

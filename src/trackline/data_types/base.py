@@ -103,7 +103,17 @@ class Media(WBValue):
         if self._source is not None:
             with open(self._source, "rb") as f:
                 return f.read()
+        stored = getattr(self, "_stored", None)  # read back through the API
+        if stored is not None:
+            self._payload = stored.read()
+            return self._payload
         raise ValueError(f"this {type(self).__name__} has no content")
+
+    def download(self, root: str = ".", replace: bool = False, exist_ok: bool = False) -> str:
+        """Save a media file read through the API to ``root/<path>``; returns the path written."""
+        from trackline.data_types.readback import download
+
+        return download(self, root, replace, exist_ok)
 
     @property
     def sha256(self) -> str | None:

@@ -416,12 +416,12 @@ class Image(Media):
     @property
     def image(self) -> Any:
         """The image as a PIL image (decoded lazily)."""
-        if self._image is None and (self._payload is not None or self._source is not None or self._path):
+        if self._image is None and self._sha256 is not None:
             pil = _pil()
-            if self._payload is not None:
-                im = pil.open(io.BytesIO(self._payload))
+            if self._payload is None and self._source is not None:
+                im = pil.open(self._source)
             else:
-                im = pil.open(self._local_file())
+                im = pil.open(io.BytesIO(self._read_bytes()))
             im.load()
             self._image = im
         return self._image
