@@ -83,63 +83,88 @@ def merge_columns(
 
 
 def union_steps(cols: Iterable[Column]) -> np.ndarray:
-    parts = [c.steps for c in cols if len(c)]
-    if not parts:
+    # Metrics logged together share their steps: compare (linear) before sorting a union.
+    distinct: list[np.ndarray] = []
+    for c in cols:
+        if len(c) and not any(
+            len(d) == len(c) and d[0] == c.steps[0] and d[-1] == c.steps[-1] and np.array_equal(d, c.steps)
+            for d in distinct
+        ):
+            distinct.append(c.steps)
+    if not distinct:
         return EMPTY_STEPS
-    if len(parts) == 1:
-        return parts[0]
-    return np.unique(np.concatenate(parts))
+    if len(distinct) == 1:
+        return distinct[0]
+    return np.unique(np.concatenate(distinct))
 
 
 def common_steps(cols: Sequence[Column]) -> np.ndarray:
     """Steps present in every column (W&B: rows that hold all the requested keys)."""
     if not cols:
         return EMPTY_STEPS
+    first = cols[0].steps
+    if all(len(c.steps) == len(first) and np.array_equal(c.steps, first) for c in cols[1:]):
+        return first
     return reduce(lambda a, b: np.intersect1d(a, b, assume_unique=True), [c.steps for c in cols])
 
 
 def restrict(cols: dict[str, Column], steps: np.ndarray) -> dict[str, Column]:
-    """Each column cut down to ``steps``."""
+    """Each column cut down to ``steps`` (sorted, unique)."""
     out = {}
     for k, c in cols.items():
         if len(c) == len(steps) and (len(steps) == 0 or np.array_equal(c.steps, steps)):
             out[k] = c
-        else:
-            out[k] = c.take(np.isin(c.steps, steps, assume_unique=True))
+            continue
+        # Both sorted and unique: a binary search per kept step, no sort.
+        pos = np.searchsorted(c.steps, steps)
+        hit = pos < len(c.steps)
+        hit[hit] = c.steps[pos[hit]] == steps[hit]
+        mask = np.zeros(len(c.steps), dtype=bool)
+        mask[pos[hit]] = True
+        out[k] = c.take(mask)
     return out
 
 
 # -- sampling ---------------------------------------------------------------------------------
 
 
-def _segments(ids: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Start index of each run of equal ``ids`` and, per element, its run number."""
-    starts = np.flatnonzero(np.r_[True, ids[1:] != ids[:-1]])
-    seg = np.zeros(len(ids), dtype=np.int64)
-    seg[starts[1:]] = 1
-    return starts, np.cumsum(seg)
+def _bucket_ids(steps: np.ndarray, width: float) -> np.ndarray:
+    """``storage.series.bucket_ids`` for integer steps: a shift when the width is 2**k."""
+    w = int(width)
+    if w == width and steps.dtype.kind == "i":
+        return steps >> (w.bit_length() - 1) if w & (w - 1) == 0 else steps // w
+    return bucket_ids(steps, width)
 
 
-def _first_where(mask: np.ndarray, seg: np.ndarray) -> np.ndarray:
-    """Index of the first True of ``mask`` in each segment that has one."""
-    idx = np.flatnonzero(mask)
-    if len(idx) == 0:
-        return idx
-    s = seg[idx]
-    return idx[np.r_[True, s[1:] != s[:-1]]]
+def _starts(ids: np.ndarray) -> np.ndarray:
+    """Start index of each run of equal ``ids``."""
+    return np.flatnonzero(np.r_[True, ids[1:] != ids[:-1]])
 
 
-def extremes(steps: np.ndarray, values: np.ndarray, width: float) -> np.ndarray:
+def _first_match(matches: np.ndarray, starts: np.ndarray, ends: np.ndarray) -> np.ndarray:
+    """Per bucket [start, end), the first index in sorted ``matches`` inside it, if any."""
+    if len(matches) == 0:
+        return matches
+    at = np.searchsorted(matches, starts)
+    ok = at < len(matches)
+    found = matches[np.minimum(at, len(matches) - 1)]
+    ok &= found < ends
+    return found[ok]
+
+
+def extremes(steps: np.ndarray, values: np.ndarray, width: float, ids: np.ndarray | None = None) -> np.ndarray:
     """The steps holding each bucket's minimum and maximum (NaN ignored), vectorised."""
     if len(steps) == 0:
         return EMPTY_STEPS
     vf = values.astype(np.float64, copy=False)
-    starts, seg = _segments(bucket_ids(steps, width))
+    starts = _starts(_bucket_ids(steps, width) if ids is None else ids)
+    ends = np.r_[starts[1:], len(steps)]
+    counts = ends - starts
     with np.errstate(invalid="ignore"):
         mn = np.fmin.reduceat(vf, starts)
         mx = np.fmax.reduceat(vf, starts)
-    lo = _first_where(vf == mn[seg], seg)
-    hi = _first_where(vf == mx[seg], seg)
+    lo = _first_match(np.flatnonzero(vf == np.repeat(mn, counts)), starts, ends)
+    hi = _first_match(np.flatnonzero(vf == np.repeat(mx, counts)), starts, ends)
     return np.union1d(steps[lo], steps[hi])
 
 
@@ -149,12 +174,14 @@ def sample_steps(steps: np.ndarray, cols: Iterable[Column], samples: int) -> np.
         return steps
     # bucket_width allows one bucket more than its target (edges on multiples of the width).
     width = bucket_width(int(steps[0]), int(steps[-1]), max(1, samples // 4 - 1), integer=True)
-    starts, _ = _segments(bucket_ids(steps, width))
+    ids = _bucket_ids(steps, width)
+    starts = _starts(ids)
     ends = np.r_[starts[1:] - 1, len(steps) - 1]
     keep = [steps[starts], steps[ends]]
     for c in cols:
         if c.numeric and len(c):
-            keep.append(extremes(c.steps, np.asarray(c.values), width))
+            same = len(c.steps) == len(steps) and np.array_equal(c.steps, steps)
+            keep.append(extremes(c.steps, np.asarray(c.values), width, ids if same else None))
     return np.unique(np.concatenate(keep))
 
 

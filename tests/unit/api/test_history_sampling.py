@@ -91,6 +91,15 @@ def test_bucket_edges_do_not_move_as_points_arrive() -> None:
     assert early[early < last_full_bucket_end].tolist() == later[later < last_full_bucket_end].tolist()
 
 
+@given(st.lists(st.integers(-(2**40), 2**40), min_size=1, max_size=50), st.integers(0, 20), st.integers(1, 9))
+def test_fast_bucket_ids_equal_the_chart_buckets(steps: list[int], k: int, odd: int) -> None:
+    from trackline.api.history import _bucket_ids
+
+    s = np.asarray(sorted(steps), dtype=np.int64)
+    for width in (float(2**k), float(odd * 2 + 1)):
+        assert _bucket_ids(s, width).tolist() == bucket_ids(s, width).tolist()
+
+
 def test_extremes_ignore_nan_and_handle_all_nan_buckets() -> None:
     steps = np.arange(8, dtype=np.int64)
     v = np.array([np.nan, np.nan, np.nan, np.nan, 1.0, np.nan, 3.0, 2.0])
