@@ -32,6 +32,7 @@ from trackline.cli.common import (
 )
 
 FORMATS = ("csv", "parquet", "jsonl")
+EXPORT_WINDOW = 65_536  # rows per window: large Parquet row groups, few queries, bounded memory
 _SUFFIXES = {".csv": "csv", ".parquet": "parquet", ".pq": "parquet", ".jsonl": "jsonl", ".ndjson": "jsonl"}
 
 
@@ -224,7 +225,7 @@ def export_cmd(target: str, fmt: str | None, keys: tuple[str, ...], output: str 
                       console=console(stderr=True), disable=not show) as bar:
             task = bar.add_task(f"export {what}", total=total)
             for run in runs:
-                for steps, cols in windows(reader, run._row, columns, [], None, None):
+                for steps, cols in windows(reader, run._row, columns, [], None, None, page_size=EXPORT_WINDOW):
                     writer.write(run.id, steps, cols)
                     done += len(steps)
                     bar.advance(task, len(steps))
