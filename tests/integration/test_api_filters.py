@@ -3,7 +3,10 @@ store seeded through the SDK; lazy pagination and len() by COUNT."""
 
 from __future__ import annotations
 
+import contextlib
 import datetime
+import os
+import uuid
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -29,14 +32,44 @@ SEED: dict[str, tuple[str, dict[str, Any], dict[str, Any], list[str], str | None
 ALL = list(SEED)
 
 
-@pytest.fixture(scope="module")
-def api(tmp_path_factory: pytest.TempPathFactory) -> Iterator[trackline.Api]:
+@contextlib.contextmanager
+def fresh_postgres_database() -> Iterator[str]:
+    """A new, empty database on the server of $TRACKLINE_TEST_POSTGRES_URL (dropped after)."""
+    url = os.environ.get("TRACKLINE_TEST_POSTGRES_URL")
+    if not url:
+        pytest.skip("set TRACKLINE_TEST_POSTGRES_URL=postgresql://user@host:port/db to test on PostgreSQL")
+    pytest.importorskip("psycopg")
+    import psycopg
+
+    name = f"trackline_test_{uuid.uuid4().hex[:12]}"
+    with psycopg.connect(url.replace("postgresql+psycopg://", "postgresql://"), autocommit=True) as admin:
+        admin.execute(f'CREATE DATABASE "{name}"')
+    try:
+        yield url.rsplit("/", 1)[0] + "/" + name
+    finally:
+        with psycopg.connect(url.replace("postgresql+psycopg://", "postgresql://"), autocommit=True) as admin:
+            admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+# PostgreSQL runs the same expectations when a server is given (CI can set the URL).
+_STORES = ["sqlite"] + (["postgresql"] if os.environ.get("TRACKLINE_TEST_POSTGRES_URL") else [])
+
+
+@pytest.fixture(scope="module", params=_STORES)
+def api(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[trackline.Api]:
+    """The seeded store: SQLite always; PostgreSQL (JSONB) when a server URL is given."""
     root = tmp_path_factory.mktemp("filters")
-    with isolated_env(root):
+    with contextlib.ExitStack() as stack:
+        store = stack.enter_context(fresh_postgres_database()) if request.param == "postgresql" else None
+        stack.enter_context(isolated_env(root))
+        if store is not None:
+            os.environ["TRACKLINE_STORE"] = store  # isolated_env restores the environment
         for rid, (name, config, summary, tags, group, job_type, code) in SEED.items():
             make_run(P, rid, name=name, config=config, summary=summary, tags=tags, group=group,
                      job_type=job_type, exit_code=code, rows=[{"loss": 1.0}])
-        yield trackline.Api()
+        client = trackline.Api()
+        yield client
+        client.close()
 
 
 def ids(api: trackline.Api, filters: dict[str, Any] | None = None, order: str = "+created_at") -> list[str]:
