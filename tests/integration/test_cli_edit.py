@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import subprocess
+import time
 from pathlib import Path
 
 import trackline
@@ -94,3 +95,19 @@ def test_runs_mv_errors_exit_2_and_change_nothing(isolated: Path) -> None:
         assert p.returncode == 2, (args, p.stderr)
         assert message in p.stderr
     assert run_ids("src") == ["r1"] and run_ids("dst") == ["r1"]
+
+
+def test_rm_refuses_a_running_run_unless_forced(isolated: Path) -> None:
+    live = trackline.init(project="p", id="live")
+    live.log({"loss": 1.0})
+    make_run("p", "done")
+    deadline = time.monotonic() + 30
+    while "live" not in run_ids("p") and time.monotonic() < deadline:
+        time.sleep(0.05)  # the sender creates the run in the store
+    p = cli(isolated, "rm", "--yes", "p/done", "p/live")
+    assert p.returncode == 2 and "still running" in p.stderr and "/p/live" in p.stderr
+    assert sorted(run_ids("p")) == ["done", "live"]
+    p = cli(isolated, "rm", "--yes", "--force", "p/live")
+    assert p.returncode == 0, p.stderr
+    assert run_ids("p") == ["done"]
+    live.finish()

@@ -359,13 +359,19 @@ class Run:
         self._set_row(row)
         self._edits, self._config = edits, config
 
-    def delete(self, delete_artifacts: bool = False) -> None:
+    def delete(self, delete_artifacts: bool = False, *, force: bool = False) -> None:
         """Delete the run from the store: its rows, history and files.
 
         The record log in the run's folder stays, so ``trackline sync`` could add the run
         back. ``delete_artifacts`` is accepted for W&B compatibility; runs do not own
-        artifacts yet.
+        artifacts yet. A run still running is refused unless ``force=True`` (its writer
+        would go on writing to a run that no longer exists).
         """
+        if self.state in ("running", "preempting") and not force:
+            raise ValueError(
+                f"run {'/'.join(self.path)} is still running; finish it first, or pass force=True "
+                "(trackline rm --force)"
+            )
         self._reader.delete_run(self._row, delete_artifacts=delete_artifacts)
 
     def move(self, project: str, entity: str | None = None) -> Run:

@@ -17,9 +17,10 @@ from trackline.cli.common import (
 @click.command("rm")
 @click.argument("runs", nargs=-1, required=True, metavar="RUN...")
 @click.option("--yes", "-y", is_flag=True, help="Do not ask for confirmation.")
+@click.option("--force", is_flag=True, help="Delete runs that are still running too.")
 @json_option
 @store_option
-def rm_cmd(runs: tuple[str, ...], yes: bool, as_json: bool, store: str | None) -> None:
+def rm_cmd(runs: tuple[str, ...], yes: bool, force: bool, as_json: bool, store: str | None) -> None:
     """Delete runs from the store: their rows, history and files.
 
     Every RUN is checked before anything is deleted: one wrong path deletes nothing.
@@ -34,13 +35,16 @@ def rm_cmd(runs: tuple[str, ...], yes: bool, as_json: bool, store: str | None) -
         if key not in seen:
             seen.add(key)
             found.append(run)
+    live = ["/".join(r.path) for r in found if r.state in ("running", "preempting")]
+    if live and not force:
+        raise PathError(f"still running: {', '.join(live)}; finish them first, or pass --force")
     if not yes:
         for run in found:
             click.echo(f"  {'/'.join(run.path)}  {run.name or ''}  ({run.state}, {run.lastHistoryStep + 1} steps)", err=True)
         noun = "run" if len(found) == 1 else "runs"
         click.confirm(f"Delete {len(found)} {noun} with their history and files?", abort=True, err=True)
     for run in found:
-        run.delete()
+        run.delete(force=force)
     paths = ["/".join(r.path) for r in found]
     if as_json:
         echo_json({"deleted": paths})
