@@ -153,8 +153,10 @@ def list_runs(request: Request) -> Response:
 
 
 def get_run(request: Request) -> Response:
-    row = _run_row(request)
-    store = _store(request)
+    return JSON(_detail(_store(request), _run_row(request)))
+
+
+def _detail(store: SQLStore, row: dict[str, Any]) -> dict[str, Any]:
     out = serialize.run_json(row, detail=True)
     pk = int(row["pk"])
     out["keys"] = queries.run_numeric_keys(store, pk)
@@ -164,7 +166,7 @@ def get_run(request: Request) -> Response:
     ]
     out["files"] = files.list_files(store, row)
     out["has_run_dir"] = files.run_dir(row) is not None
-    return JSON(out)
+    return out
 
 
 _EDITABLE = {"name": str, "notes": str, "group": str, "job_type": str}
@@ -196,7 +198,7 @@ async def patch_run(request: Request) -> Response:
     if fields:
         await run_in_threadpool(store.set_run_fields, int(row["pk"]), fields)
         row = await run_in_threadpool(_run_row, request)
-    return JSON(serialize.run_json(row, detail=True))
+    return JSON(await run_in_threadpool(_detail, store, row))
 
 
 def run_logs(request: Request) -> Response:

@@ -6,11 +6,12 @@ import asyncio
 import math
 import os
 import shutil
-from collections.abc import Iterator
+from collections.abc import Callable, Coroutine, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from types import SimpleNamespace
-from typing import Any
+from typing import Any, TypeVar
 
 import httpx
 import pytest
@@ -19,6 +20,8 @@ import trackline
 from trackline.server import create_app
 from trackline.storage import open_store
 from trackline.storage.sql.store import SQLStore
+
+T = TypeVar("T")
 
 PROJECT = "vision"
 ENTITY_PATH = "/api/v1/projects/{entity}/" + PROJECT
@@ -88,6 +91,13 @@ def seeded(store_path: Path, seeded_template: tuple[Path, list[Any]]) -> Iterato
     store.close()
 
 
+def run_async(make: Callable[[], Coroutine[Any, Any, T]]) -> T:
+    """Run a coroutine to the end on a fresh event loop in its own thread (a loop may already
+    run in this one: Playwright's sync API keeps one going during the browser tests)."""
+    with ThreadPoolExecutor(1) as pool:
+        return pool.submit(lambda: asyncio.run(make())).result()
+
+
 class Client:
     """A synchronous face on httpx.AsyncClient over the ASGI app."""
 
@@ -100,7 +110,7 @@ class Client:
             async with httpx.AsyncClient(transport=transport, base_url="http://127.0.0.1") as c:
                 return await c.request(method, url, **kw)
 
-        return asyncio.run(go())
+        return run_async(go)
 
     def get(self, url: str, **kw: Any) -> httpx.Response:
         return self.request("GET", url, **kw)

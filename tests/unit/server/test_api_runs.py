@@ -125,6 +125,7 @@ def test_patch_edits_notes_tags_name_and_rejects_the_rest(client: Client, seeded
     assert body["notes"] == "tried warmup" and body["tags"] == ["best", "x"] and body["name"] == "good"
     again = client.get(url).json()
     assert again["notes"] == "tried warmup" and again["tags"] == ["best", "x"]
+    assert body == again  # the answer is the run as GET shows it
     assert_error(client.patch(url, json={"state": "finished"}), 400, "'state'", "only name, notes, tags")
     assert_error(client.patch(url, json={"tags": "x"}), 400, "tags", "list")
     assert_error(client.patch(url, json={"name": ""}), 400, "name", "empty")

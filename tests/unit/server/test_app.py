@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import re
 from pathlib import Path
 
@@ -10,7 +9,7 @@ import httpx
 import pytest
 from starlette.routing import Mount, Route
 
-from tests.unit.server.conftest import Client, assert_error
+from tests.unit.server.conftest import Client, assert_error, run_async
 from trackline.server import api, create_app
 from trackline.server.openapi import spec
 from trackline.storage import open_store
@@ -74,7 +73,7 @@ def test_an_unexpected_failure_is_a_json_500_not_a_crash(empty_store, tmp_path: 
         async with httpx.AsyncClient(transport=transport, base_url="http://127.0.0.1") as c:
             return await c.get("/api/v1/projects")
 
-    assert_error(asyncio.run(go()), 500, "RuntimeError", "disk on fire")
+    assert_error(run_async(go), 500, "RuntimeError", "disk on fire")
     assert Client(app).get("/api/v1/health").status_code == 200
 
 
