@@ -7,6 +7,57 @@ from typing import Any, ClassVar
 
 from trackline.data_types.base import WBValue, to_numpy
 
+_PARALLEL_FROM = 1 << 18  # below this, one thread is faster than handing out chunks
+_pool: Any = None
+
+
+def _executor() -> Any:
+    global _pool
+    if _pool is None:
+        import os
+        from concurrent.futures import ThreadPoolExecutor
+
+        _pool = ThreadPoolExecutor(max_workers=min(8, os.cpu_count() or 1), thread_name_prefix="trackline-hist")
+    return _pool
+
+
+def _count(a: Any, lo: float, norm: float, edges: Any, bins: int) -> Any:
+    """numpy.histogram's uniform-bin counting for one chunk (same edge rules, same result)."""
+    import numpy as np
+
+    idx = ((a - lo) * norm).astype(np.intp)
+    idx[idx == bins] = bins - 1
+    idx[a < edges[idx]] -= 1
+    idx[(a >= edges[idx + 1]) & (idx != bins - 1)] += 1
+    return np.bincount(idx, minlength=bins)
+
+
+def histogram(flat: Any, bins: int) -> tuple[Any, Any]:
+    """``numpy.histogram(x[finite], bins)``, with big arrays counted in chunks on several threads.
+
+    numpy releases the GIL in these loops, so a 1M-value histogram takes a fraction of
+    ``numpy.histogram``'s time on a multi-core machine; the counts and edges are identical.
+    """
+    import numpy as np
+
+    if flat.size == 0:
+        return np.histogram(flat, bins=bins)
+    lo, hi = float(flat.min()), float(flat.max())
+    if not (np.isfinite(lo) and np.isfinite(hi)):
+        flat = flat[np.isfinite(flat)]
+        if flat.size == 0:
+            raise ValueError("sequence: every value is NaN or infinite; there is nothing to count")
+        lo, hi = float(flat.min()), float(flat.max())
+    if flat.size < _PARALLEL_FROM or lo == hi:
+        return np.histogram(flat, bins=bins, range=(lo, hi))
+    edges = np.linspace(lo, hi, bins + 1)
+    norm = bins / (hi - lo)
+    pool = _executor()
+    step = -(-flat.size // pool._max_workers)
+    parts = [flat[i : i + step] for i in range(0, flat.size, step)]
+    counts = sum(pool.map(lambda a: _count(a, lo, norm, edges, bins), parts))
+    return counts, edges
+
 
 class Histogram(WBValue):
     """A histogram: ``Histogram(sequence, num_bins=64)`` or ``Histogram(np_histogram=np.histogram(x))``.
@@ -47,10 +98,7 @@ class Histogram(WBValue):
             if arr.dtype.kind not in "biuf":
                 raise TypeError(f"sequence: a histogram needs numbers, got dtype {arr.dtype}")
             flat = arr.astype(np.float64, copy=False).ravel()
-            finite = flat[np.isfinite(flat)] if flat.size else flat
-            if finite.size != flat.size and finite.size == 0:
-                raise ValueError("sequence: every value is NaN or infinite; there is nothing to count")
-            counts, edges = np.histogram(finite, bins=int(num_bins))
+            counts, edges = histogram(flat, int(num_bins))
             self.histogram = counts.tolist()
             self.bins = edges.tolist()
         if len(self.histogram) > self.MAX_LENGTH:

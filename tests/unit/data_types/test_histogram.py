@@ -48,3 +48,16 @@ def test_histogram_logs_inline_without_files(run: trackline.Run) -> None:
 
     run.log({"h": trackline.Histogram([1, 2, 3], num_bins=3)})
     assert last_row(run)["h"] == {"_type": "histogram", "values": [1, 1, 1], "bins": [1.0, 1 + 2 / 3, 1 + 4 / 3, 3.0]}
+
+
+@pytest.mark.parametrize("n", [10, 1000, 300_000, 1_000_003])
+def test_counts_and_edges_equal_numpy_histogram(n: int) -> None:
+    rng = np.random.default_rng(n)
+    x = np.concatenate([rng.normal(size=n), np.linspace(-1, 1, 65)])  # values on the bin edges too
+    h = trackline.Histogram(x, num_bins=64)
+    counts, edges = np.histogram(x, bins=64)
+    assert h.histogram == counts.tolist() and h.bins == edges.tolist()
+    x[::7] = np.nan
+    h = trackline.Histogram(x, num_bins=64)
+    counts, edges = np.histogram(x[np.isfinite(x)], bins=64)
+    assert h.histogram == counts.tolist() and h.bins == edges.tolist()
