@@ -15,8 +15,15 @@ export function hashString(s: string): number {
   return h >>> 0;
 }
 
-export function colorFor(id: string, overrides: Record<string, string> = {}): string {
-  return overrides[id] ?? PALETTE[hashString(id) % PALETTE.length];
+/** A run's colour: chosen by the user, else by its place in creation order, else by its id. */
+export function colorFor(id: string, overrides: Record<string, string> = {}, order?: Map<string, number>): string {
+  const i = order?.get(id);
+  return overrides[id] ?? PALETTE[(i ?? hashString(id)) % PALETTE.length];
+}
+
+/** Creation order (oldest first) of runs, so the first runs of a project get distinct colours. */
+export function creationOrder(runs: { id: string; created_at: number }[]): Map<string, number> {
+  return new Map([...runs].sort((a, b) => a.created_at - b.created_at || a.id.localeCompare(b.id)).map((r, i) => [r.id, i]));
 }
 
 /** `#rrggbb` with an alpha, for bands and faint raw lines under smoothed ones. */

@@ -84,3 +84,18 @@ describe('sort and group', () => {
     expect(none[0].label).toBe('(no opt)');
   });
 });
+
+import { colorFor, creationOrder, PALETTE } from './colors';
+
+describe('colours', () => {
+  it('follow creation order, so the first runs get distinct colours whatever the sort', () => {
+    const order = creationOrder([
+      { id: 'b', created_at: 2 },
+      { id: 'a', created_at: 1 },
+      { id: 'c', created_at: 3 },
+    ]);
+    expect(['a', 'b', 'c'].map((id) => colorFor(id, {}, order))).toEqual(PALETTE.slice(0, 3));
+    expect(colorFor('b', { b: '#000000' }, order)).toBe('#000000');
+    expect(PALETTE).toContain(colorFor('unknown', {}, order)); // falls back to the id's hash
+  });
+});
