@@ -33,6 +33,8 @@ CHROMIUM_ARGS = [
     "--disable-quic",
 ]
 STEPS = 2000
+# read now: the autouse `isolated` fixture clears TRACKLINE_* variables before each test
+UPDATE_SCREENSHOTS = os.environ.get("TRACKLINE_UPDATE_SCREENSHOTS") == "1"
 
 if not os.path.exists(CHROMIUM):
     pytest.skip("browser tests need Debian's chromium at /usr/bin/chromium (apt-get install chromium)", allow_module_level=True)

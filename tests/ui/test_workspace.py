@@ -4,11 +4,10 @@ refetches the window, filters and grouping that change the table and the charts,
 from __future__ import annotations
 
 import json
-import os
 import shutil
 from typing import Any
 
-from tests.ui.conftest import REPO, STEPS, UI, Page
+from tests.ui.conftest import REPO, STEPS, UI, UPDATE_SCREENSHOTS, Page
 
 
 def open_workspace(page: Page, url: str) -> Any:
@@ -42,7 +41,7 @@ def test_workspace_shows_sections_and_charts_with_data(ui: UI, page: Page) -> No
     for key in ("epoch", "grad_norm", "train/acc"):
         p.wait_for_selector(f'[data-testid="chart"][data-key="{key}"][data-status="ready"]')
     shot = page.shot("workspace")
-    if os.environ.get("TRACKLINE_UPDATE_SCREENSHOTS") == "1":
+    if UPDATE_SCREENSHOTS:
         (REPO / "docs" / "screenshots").mkdir(parents=True, exist_ok=True)
         shutil.copy(shot, REPO / "docs" / "screenshots" / "workspace.png")
     val = chart(p, "val/loss")
