@@ -27,11 +27,13 @@ from trackline.settings import Settings
 
 if TYPE_CHECKING:
     from trackline.api.api import Api
+    from trackline.artifacts.artifact import Artifact
     from trackline.sdk.run import Run
 
 __all__ = [
     "AlertLevel",
     "Api",
+    "Artifact",
     "Audio",
     "Classes",
     "CommError",
@@ -64,6 +66,7 @@ __all__ = [
     "plot",
     "plot_table",
     "requeue_run_id",
+    "restore",
     "run",
     "save",
     "setup",
@@ -127,6 +130,16 @@ def __getattr__(name: str) -> Any:
         from trackline.api.api import Api
 
         return Api
+    if name == "Artifact":
+        from trackline.artifacts.artifact import Artifact
+
+        return Artifact
+    if name == "restore":  # W&B's wandb.restore: works without a run when given run_path
+        from trackline.artifacts.run_files import restore as restore_file
+
+        return lambda name, run_path=None, replace=False, root=None: restore_file(
+            name, run_path, replace, root, run=run
+        )
     if name == "Run":
         from trackline.sdk.run import Run
 

@@ -19,6 +19,10 @@ FILES = 10  # [FILES, [{"path": relative to files/, "policy": now|live|end, "ts"
 OUTPUT = 11  # [OUTPUT, stream, text, ts]
 STATS = 12  # [STATS, {system metric: value}, ts]
 ALERT_STATUS = 13  # [ALERT_STATUS, alert seq, {channel: {ok, error, attempts}}]
+# Artifacts (trackline.artifacts.run_artifacts builds them; storage/sql/artifacts.py applies them):
+ARTIFACT = 14  # [ARTIFACT, {client_id, entity, project, name, type, mode: log|upsert|finish, entries, ...}]
+ARTIFACT_USE = 15  # [ARTIFACT_USE, {client_id, id: version id or the logging request's client id, ...}]
+ARTIFACT_LINK = 16  # [ARTIFACT_LINK, {client_id, id, entity, project, collection, aliases}]
 
 NAMES = {
     RUN: "run",
@@ -34,4 +38,7 @@ NAMES = {
     OUTPUT: "output",
     STATS: "stats",
     ALERT_STATUS: "alert_status",
+    ARTIFACT: "artifact",
+    ARTIFACT_USE: "artifact_use",
+    ARTIFACT_LINK: "artifact_link",
 }

@@ -36,6 +36,8 @@ class Changes:
     logs: list[tuple[int, float, str, str]] = field(default_factory=list)  # (seq, ts, source, text)
     # Run files to store: {"path": relative to files/, "policy", "ts", "abs": absolute path}
     files: list[dict[str, Any]] = field(default_factory=list)
+    # Artifact requests in record order: ("log" | "use" | "link", record body)
+    artifacts: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
     rows: int = 0  # history rows flushed in this batch
     end_of_log: bool = False  # the log ended without an exit record (written once per seq)
 

@@ -26,6 +26,7 @@ from trackline.runstate.rows import Group, RowBuffer, column, nested_rows, plain
 
 _HISTORY = kinds.HISTORY
 _MERGE_FLUSH = steps.MERGE_FLUSH
+_ARTIFACT_OPS = {kinds.ARTIFACT: "log", kinds.ARTIFACT_USE: "use", kinds.ARTIFACT_LINK: "link"}
 _SPARK_POINTS = 96  # points kept per metric for the end-of-run sparklines (halved when full)
 
 
@@ -99,6 +100,8 @@ class RunHandler:
                 self._stats(record[1], record[2])
             elif kind == kinds.FILES:
                 self._changes.files.extend(record[1])
+            elif kind in _ARTIFACT_OPS:
+                self._changes.artifacts.append((_ARTIFACT_OPS[kind], record[1]))
             # Unknown kinds come from newer writers: skipped, never fatal.
         self.seq = seq
         ch = self._changes

@@ -98,6 +98,7 @@ class Run:
         self._throttle = Throttle()
         self._shared = settings.mode == "shared"
         self._forked = False
+        self._saved_files: Any = None  # trackline.artifacts.run_files.SavedFiles, made by save()
 
         self._config = Config()
         if resume.config:
@@ -151,6 +152,10 @@ class Run:
         if s.mode in ("online", "shared"):
             self._sender = self._make_sender()
             self._sender.start()
+        if s.save_code:
+            from trackline.artifacts.code import capture_at_start
+
+            capture_at_start(self)
 
     @property
     def _wants_footer(self) -> bool:
@@ -214,6 +219,8 @@ class Run:
             self._sampler.stop()
         if self._alerts is not None:
             self._alerts.close()
+        if self._saved_files is not None:
+            self._saved_files.finish()  # live files that changed, then the policy="end" ones
 
     def _record_output(self, source: str, text: str, ts: float) -> None:
         writer = self._writer
@@ -542,6 +549,135 @@ class Run:
 
     def _repr_mimebundle_(self, include: Any = None, exclude: Any = None) -> dict[str, str]:
         return {"text/html": self.to_html(hidden=True)}
+
+    # -- files and artifacts (the logic lives in trackline.artifacts) -----------------------
+
+    def save(
+        self,
+        glob_str: str | os.PathLike[str] | None = None,
+        base_path: str | os.PathLike[str] | None = None,
+        policy: str = "live",
+        glob: bool = True,
+    ) -> list[str] | bool:
+        """Keep files matching ``glob_str`` with the run (W&B's rules; ``policy`` live|now|end).
+
+        The structure below ``base_path`` (default: the cwd for a relative glob) is kept
+        under ``run.dir``; returns the saved paths there.
+        """
+        self._check_open("save")
+        if glob_str is None:
+            self._warn("Calling run.save without any arguments is deprecated. Changes to attributes are "
+                       "saved automatically.", once_key="save-no-args")
+            return True
+        from trackline.artifacts.run_files import saved_files
+
+        return saved_files(self).save(glob_str, base_path, policy, glob)
+
+    def restore(
+        self, name: str, run_path: str | None = None, replace: bool = False, root: str | None = None
+    ) -> Any:
+        """Fetch a saved file of this run (or ``run_path``) into ``root`` and open it; None if missing."""
+        from trackline.artifacts.run_files import restore
+
+        return restore(name, run_path, replace, root, run=self)
+
+    def log_code(
+        self,
+        root: str | None = ".",
+        name: str | None = None,
+        include_fn: Any = None,
+        exclude_fn: Any = None,
+    ) -> Any:
+        """Log source files under ``root`` as a ``code`` artifact (``*.py``, Dockerfiles, requirements.txt)."""
+        from trackline.artifacts import code
+
+        return code.log_code(self, root, name, include_fn or code.is_code_file, exclude_fn or code.is_run_folder)
+
+    def log_artifact(
+        self,
+        artifact_or_path: Any,
+        name: str | None = None,
+        type: str | None = None,
+        aliases: Sequence[str] | None = None,
+        tags: Sequence[str] | None = None,
+    ) -> Any:
+        """Log an Artifact (or a file, folder or URI) as this run's output; ``latest`` is always added."""
+        from trackline.artifacts import run_artifacts
+
+        return run_artifacts.log(self, artifact_or_path, name, type, aliases, tags)
+
+    def use_artifact(
+        self,
+        artifact_or_name: Any,
+        type: str | None = None,
+        aliases: Sequence[str] | None = None,
+        use_as: str | None = None,
+    ) -> Any:
+        """Declare an artifact (``name:alias``, ``project/name:vN``, or an Artifact) as this run's input.
+
+        Works offline: names are resolved in the local store.
+        """
+        from trackline.artifacts import run_artifacts
+
+        return run_artifacts.use(self, artifact_or_name, type, aliases, use_as)
+
+    def link_artifact(self, artifact: Any, target_path: str, aliases: Sequence[str] | None = None) -> Any:
+        """Link an artifact into a portfolio (``[entity/][project/]collection``)."""
+        from trackline.artifacts import run_artifacts
+
+        return run_artifacts.link(self, artifact, target_path, aliases)
+
+    def upsert_artifact(
+        self,
+        artifact_or_path: Any,
+        name: str | None = None,
+        type: str | None = None,
+        aliases: Sequence[str] | None = None,
+        distributed_id: str | None = None,
+    ) -> Any:
+        """Add files to the version shared by every run with this ``distributed_id`` (default: the group)."""
+        from trackline.artifacts import run_artifacts
+
+        dist = run_artifacts.distributed(self, distributed_id)
+        return run_artifacts.log(self, artifact_or_path, name, type, aliases, mode="upsert", distributed_id=dist)
+
+    def finish_artifact(
+        self,
+        artifact_or_path: Any,
+        name: str | None = None,
+        type: str | None = None,
+        aliases: Sequence[str] | None = None,
+        distributed_id: str | None = None,
+    ) -> Any:
+        """Commit the distributed version (with this call's files too)."""
+        from trackline.artifacts import run_artifacts
+
+        dist = run_artifacts.distributed(self, distributed_id)
+        return run_artifacts.log(self, artifact_or_path, name, type, aliases, mode="finish", distributed_id=dist)
+
+    def log_model(self, path: Any, name: str | None = None, aliases: Sequence[str] | None = None) -> None:
+        """Log a model file or folder as a ``model`` artifact."""
+        from trackline.artifacts import run_artifacts
+
+        run_artifacts.log_model(self, path, name, aliases)
+
+    def use_model(self, name: str) -> str:
+        """Use and download a model artifact; returns the file (single-file models) or the folder."""
+        from trackline.artifacts import run_artifacts
+
+        return run_artifacts.use_model(self, name)
+
+    def link_model(
+        self,
+        path: Any,
+        registered_model_name: str,
+        name: str | None = None,
+        aliases: Sequence[str] | None = None,
+    ) -> Any:
+        """Log a model and link it to ``model-registry/<registered_model_name>`` (created when missing)."""
+        from trackline.artifacts import run_artifacts
+
+        return run_artifacts.link_model(self, path, registered_model_name, name, aliases)
 
     # -- finish --------------------------------------------------------------------------
 

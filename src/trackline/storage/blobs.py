@@ -6,19 +6,28 @@ The contract is small on purpose (``put_file``/``put_bytes``/``open``/``exists``
 interchangeable. Blobs are immutable: writing the same content twice stores it once.
 A folder blob lives at ``<root>/<sha[:2]>/<sha[2:4]>/<sha>``; it is written to a temporary
 file and renamed into place, so a reader never sees a partial blob.
+
+Garbage collection (``trackline gc``) needs two more things: every blob's size and age
+(:meth:`LocalBlobStore.iter_blobs`) and a way to tell "just written, not yet indexed" from
+"unreferenced". Writing content that already exists refreshes the blob's modification
+time, so a grace period on the age protects blobs that a run is about to reference.
 """
 
 from __future__ import annotations
 
 import base64
 import hashlib
+import io
 import os
 import tempfile
+import threading
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import BinaryIO, Protocol
 
 _CHUNK = 1 << 20
+_INCOMING = ".incoming-"
 
 
 @dataclass(frozen=True)
@@ -26,6 +35,13 @@ class BlobInfo:
     sha256: str
     md5_b64: str  # W&B's entry digest: base64 of the MD5
     size: int
+
+
+@dataclass(frozen=True)
+class BlobStat:
+    sha256: str
+    size: int
+    mtime: float  # last written (or re-written with the same content)
 
 
 class BlobStore(Protocol):
@@ -41,9 +57,11 @@ class BlobStore(Protocol):
 
     def size(self, sha256: str) -> int: ...
 
-    def delete(self, sha256: str) -> None: ...
+    def delete(self, sha256: str) -> int: ...
 
     def iter_digests(self) -> Iterator[str]: ...
+
+    def iter_blobs(self) -> Iterator[BlobStat]: ...
 
 
 def _check_digest(sha256: str) -> str:
@@ -52,14 +70,44 @@ def _check_digest(sha256: str) -> str:
     return sha256
 
 
+def _info(sha: hashlib._Hash, md5: hashlib._Hash, size: int) -> BlobInfo:
+    return BlobInfo(sha.hexdigest(), base64.b64encode(md5.digest()).decode(), size)
+
+
 def hash_file(path: str | os.PathLike[str]) -> BlobInfo:
+    """sha256, base64 MD5 and size of a file, read once."""
     sha, md5, size = hashlib.sha256(), hashlib.md5(), 0
-    with open(path, "rb") as f:
-        while chunk := f.read(_CHUNK):
+    buf = bytearray(_CHUNK)
+    view = memoryview(buf)
+    with open(path, "rb", buffering=0) as f:
+        while n := f.readinto(buf):
+            chunk = view[:n]
             sha.update(chunk)
             md5.update(chunk)
-            size += len(chunk)
-    return BlobInfo(sha.hexdigest(), base64.b64encode(md5.digest()).decode(), size)
+            size += n
+    return _info(sha, md5, size)
+
+
+def copy_hashing(src: BinaryIO, dst: BinaryIO) -> BlobInfo:
+    """Copy ``src`` to ``dst`` and hash it in the same pass."""
+    sha, md5, size = hashlib.sha256(), hashlib.md5(), 0
+    readinto = getattr(src, "readinto", None)
+    if readinto is None:  # streams that only read() (S3 bodies)
+        while data := src.read(_CHUNK):
+            sha.update(data)
+            md5.update(data)
+            dst.write(data)
+            size += len(data)
+        return _info(sha, md5, size)
+    buf = bytearray(_CHUNK)
+    view = memoryview(buf)
+    while n := readinto(buf):
+        chunk = view[:n]
+        sha.update(chunk)
+        md5.update(chunk)
+        dst.write(chunk)
+        size += n
+    return _info(sha, md5, size)
 
 
 class LocalBlobStore:
@@ -78,24 +126,37 @@ class LocalBlobStore:
         dest = self.path(info.sha256)
         if os.path.exists(dest):
             os.remove(tmp)
+            self.touch(info.sha256)
             return info
         os.makedirs(os.path.dirname(dest), exist_ok=True)
         os.chmod(tmp, 0o444)
         os.replace(tmp, dest)
         return info
 
+    def touch(self, sha256: str) -> None:
+        """Mark a blob as just written (gc's grace period counts from here)."""
+        try:
+            os.utime(self.path(sha256))
+        except OSError:
+            pass
+
     def put_file(self, path: str | os.PathLike[str]) -> BlobInfo:
         """Hash and copy in one pass (the file is read once)."""
-        sha, md5, size = hashlib.sha256(), hashlib.md5(), 0
-        fd, tmp = tempfile.mkstemp(dir=self.root, prefix=".incoming-")
+        fd, tmp = tempfile.mkstemp(dir=self.root, prefix=_INCOMING)
         try:
-            with open(path, "rb") as src, os.fdopen(fd, "wb") as dst:
-                while chunk := src.read(_CHUNK):
-                    sha.update(chunk)
-                    md5.update(chunk)
-                    size += len(chunk)
-                    dst.write(chunk)
-            info = BlobInfo(sha.hexdigest(), base64.b64encode(md5.digest()).decode(), size)
+            with open(path, "rb", buffering=0) as src, os.fdopen(fd, "wb") as dst:
+                info = copy_hashing(src, dst)
+            return self._place(tmp, info)
+        except BaseException:
+            if os.path.exists(tmp):
+                os.remove(tmp)
+            raise
+
+    def put_stream(self, src: BinaryIO) -> BlobInfo:
+        fd, tmp = tempfile.mkstemp(dir=self.root, prefix=_INCOMING)
+        try:
+            with os.fdopen(fd, "wb") as dst:
+                info = copy_hashing(src, dst)
             return self._place(tmp, info)
         except BaseException:
             if os.path.exists(tmp):
@@ -107,8 +168,9 @@ class LocalBlobStore:
             hashlib.sha256(data).hexdigest(), base64.b64encode(hashlib.md5(data).digest()).decode(), len(data)
         )
         if self.exists(info.sha256):
+            self.touch(info.sha256)
             return info
-        fd, tmp = tempfile.mkstemp(dir=self.root, prefix=".incoming-")
+        fd, tmp = tempfile.mkstemp(dir=self.root, prefix=_INCOMING)
         with os.fdopen(fd, "wb") as f:
             f.write(data)
         return self._place(tmp, info)
@@ -122,21 +184,113 @@ class LocalBlobStore:
     def size(self, sha256: str) -> int:
         return os.path.getsize(self.path(sha256))
 
-    def delete(self, sha256: str) -> None:
+    def delete(self, sha256: str) -> int:
+        """Remove a blob; returns the bytes freed (0 if it was not there)."""
+        p = self.path(sha256)
         try:
-            os.remove(self.path(sha256))
+            size = os.path.getsize(p)
+            os.remove(p)
         except FileNotFoundError:
-            pass
+            return 0
+        for folder in (os.path.dirname(p), os.path.dirname(os.path.dirname(p))):
+            try:
+                os.rmdir(folder)  # only when empty
+            except OSError:
+                break
+        return size
 
     def iter_digests(self) -> Iterator[str]:
+        for stat in self.iter_blobs():
+            yield stat.sha256
+
+    def iter_blobs(self) -> Iterator[BlobStat]:
+        """Every blob with its size and modification time, in digest order."""
         for top in sorted(os.listdir(self.root)):
             if len(top) != 2:
                 continue
-            for mid in sorted(os.listdir(os.path.join(self.root, top))):
-                folder = os.path.join(self.root, top, mid)
-                for name in sorted(os.listdir(folder)):
-                    if len(name) == 64:
-                        yield name
+            top_dir = os.path.join(self.root, top)
+            if not os.path.isdir(top_dir):
+                continue
+            for mid in sorted(os.listdir(top_dir)):
+                folder = os.path.join(top_dir, mid)
+                if not os.path.isdir(folder):
+                    continue
+                with os.scandir(folder) as it:
+                    found = sorted((e for e in it if len(e.name) == 64), key=lambda e: e.name)
+                for entry in found:
+                    try:
+                        st = entry.stat()
+                    except FileNotFoundError:
+                        continue
+                    yield BlobStat(entry.name, st.st_size, st.st_mtime)
+
+    def total_size(self) -> int:
+        return sum(s.size for s in self.iter_blobs())
+
+    def clean_incoming(self, older_than: float) -> int:
+        """Remove temporary files left by writers that died (older than ``older_than`` seconds)."""
+        freed = 0
+        cutoff = time.time() - older_than
+        for name in os.listdir(self.root):
+            if not name.startswith(_INCOMING):
+                continue
+            p = os.path.join(self.root, name)
+            try:
+                st = os.stat(p)
+                if st.st_mtime < cutoff:
+                    os.remove(p)
+                    freed += st.st_size
+            except OSError:
+                continue
+        return freed
+
+
+class MemoryBlobStore:
+    """The in-memory twin of :class:`LocalBlobStore` (tests, and code that must not touch disk)."""
+
+    def __init__(self) -> None:
+        self.url = "memory://"
+        self._blobs: dict[str, tuple[bytes, float]] = {}
+        self._lock = threading.Lock()
+        self.opens = 0  # how many times content was read (tests count cache misses with it)
+
+    def put_bytes(self, data: bytes) -> BlobInfo:
+        info = BlobInfo(
+            hashlib.sha256(data).hexdigest(), base64.b64encode(hashlib.md5(data).digest()).decode(), len(data)
+        )
+        with self._lock:
+            self._blobs[info.sha256] = (bytes(data), time.time())
+        return info
+
+    def put_file(self, path: str | os.PathLike[str]) -> BlobInfo:
+        with open(path, "rb") as f:
+            return self.put_bytes(f.read())
+
+    def open(self, sha256: str) -> BinaryIO:
+        with self._lock:
+            if sha256 not in self._blobs:
+                raise FileNotFoundError(f"no blob {sha256}")
+            self.opens += 1
+            return io.BytesIO(self._blobs[sha256][0])
+
+    def exists(self, sha256: str) -> bool:
+        return sha256 in self._blobs
+
+    def size(self, sha256: str) -> int:
+        return len(self._blobs[sha256][0])
+
+    def delete(self, sha256: str) -> int:
+        with self._lock:
+            item = self._blobs.pop(sha256, None)
+        return 0 if item is None else len(item[0])
+
+    def iter_digests(self) -> Iterator[str]:
+        yield from sorted(self._blobs)
+
+    def iter_blobs(self) -> Iterator[BlobStat]:
+        for d in sorted(self._blobs):
+            data, mtime = self._blobs[d]
+            yield BlobStat(d, len(data), mtime)
 
 
 def open_blob_store(url: str) -> LocalBlobStore:

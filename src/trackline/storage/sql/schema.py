@@ -208,3 +208,91 @@ run_files = Table(
     Column("updated_at", Float, nullable=False),
 )
 Index("ix_run_files_sha256", run_files.c.sha256)
+
+# -- 0004: artifacts (owned by trackline.artifacts; reads and writes in sql/artifacts.py) ----
+#
+# A collection is a named sequence of versions in a project (W&B: ArtifactCollection),
+# or a portfolio of links (``is_portfolio``: link targets, the model registry). A version
+# row is either committed content (its entries here, blobs by sha256) or a link to
+# another version (``source_version_id``: entries are the source's). ``artifact_lineage``
+# records every log/use/link request by its client id, which makes replay idempotent and
+# gives lineage both ways (runs that logged, used and linked each version).
+
+artifact_collections = Table(
+    "artifact_collections",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("project_id", Integer, ForeignKey("projects.id", ondelete="CASCADE"), nullable=False),
+    Column("name", String(128), nullable=False),
+    Column("type", String(128), nullable=False),
+    Column("description", Text),
+    Column("tags", JSONType),
+    Column("is_portfolio", Boolean, nullable=False),
+    Column("created_at", Float, nullable=False),
+    Column("updated_at", Float, nullable=False),
+    UniqueConstraint("project_id", "name", name="uq_artifact_collections_project_name"),
+)
+
+artifact_versions = Table(
+    "artifact_versions",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("artifact_id", String(64), nullable=False, unique=True),  # public id
+    Column("collection_id", Integer, ForeignKey("artifact_collections.id", ondelete="CASCADE"), nullable=False),
+    Column("version_index", Integer),  # NULL while PENDING (distributed upserts)
+    Column("state", String(24), nullable=False),  # PENDING | COMMITTED | DELETED
+    Column("digest", String(64)),
+    Column("description", Text),
+    Column("metadata", JSONType),
+    Column("tags", JSONType),
+    Column("ttl_seconds", Float),  # NULL: kept until deleted
+    Column("size", BigInteger, nullable=False),
+    Column("file_count", Integer, nullable=False),
+    Column("created_at", Float, nullable=False),
+    Column("updated_at", Float, nullable=False),
+    Column("committed_at", Float),
+    Column("run_pk", Integer, ForeignKey("runs.pk", ondelete="SET NULL")),  # logged by
+    Column("history_step", BigInteger),
+    Column("distributed_id", Text),
+    Column("pending_aliases", JSONType),
+    Column("source_version_id", Integer, ForeignKey("artifact_versions.id", ondelete="CASCADE")),
+    UniqueConstraint("collection_id", "version_index", name="uq_artifact_versions_index"),
+)
+Index("ix_artifact_versions_distributed", artifact_versions.c.collection_id, artifact_versions.c.distributed_id)
+Index("ix_artifact_versions_source", artifact_versions.c.source_version_id)
+
+artifact_entries = Table(
+    "artifact_entries",
+    metadata,
+    Column("version_id", Integer, ForeignKey("artifact_versions.id", ondelete="CASCADE"), primary_key=True),
+    Column("path", Text, primary_key=True),  # relative POSIX path (validated)
+    Column("digest", Text, nullable=False),  # base64 MD5 | ETag | URI (W&B's entry digest)
+    Column("size", BigInteger),
+    Column("sha256", String(64)),  # the blob; NULL for references
+    Column("ref", Text),
+    Column("extra", JSONType),
+    Column("birth_artifact_id", String(64)),
+)
+Index("ix_artifact_entries_sha256", artifact_entries.c.sha256)
+
+artifact_aliases = Table(
+    "artifact_aliases",
+    metadata,
+    Column("collection_id", Integer, ForeignKey("artifact_collections.id", ondelete="CASCADE"), primary_key=True),
+    Column("alias", String(128), primary_key=True),
+    Column("version_id", Integer, ForeignKey("artifact_versions.id", ondelete="CASCADE"), nullable=False),
+)
+Index("ix_artifact_aliases_version", artifact_aliases.c.version_id)
+
+artifact_lineage = Table(
+    "artifact_lineage",
+    metadata,
+    Column("client_id", String(64), primary_key=True),  # one log/use/link request
+    Column("version_id", Integer, ForeignKey("artifact_versions.id", ondelete="CASCADE")),
+    Column("run_pk", Integer, ForeignKey("runs.pk", ondelete="CASCADE")),
+    Column("direction", String(8), nullable=False),  # output | input | link
+    Column("created_at", Float, nullable=False),
+    Column("error", Text),  # why the request was refused (type clash, unknown version)
+)
+Index("ix_artifact_lineage_version", artifact_lineage.c.version_id)
+Index("ix_artifact_lineage_run", artifact_lineage.c.run_pk)

@@ -15,6 +15,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from trackline.runstate.changes import Changes
 from trackline.storage import chunks
 from trackline.storage.base import RunKey
+from trackline.storage.sql import artifacts
 from trackline.storage.sql import schema as t
 from trackline.storage.sql.engine import write_transaction
 
@@ -124,6 +125,8 @@ class SQLStreamWriter:
         ids = self.store.key_ids(list(ch.points) + list(ch.values) + list(ch.system_points))
         now = time.time()
         file_rows = self._put_files(ch.files, now)
+        if ch.artifacts:  # entry bytes into the blob store, before the transaction
+            artifacts.prepare(self.store.blobs, ch.artifacts)
         result = write_transaction(self.store.engine, lambda conn: self._apply(conn, ch, ids, now, file_rows))
         self._open.update(result)
         self.applied_seq = max(self.applied_seq, ch.last_seq)
@@ -192,6 +195,8 @@ class SQLStreamWriter:
                 ["run_pk", "name"],
             )
         self._write_events(conn, ch, run_pk, stream_pk)
+        if ch.artifacts:
+            artifacts.apply(conn, run_pk, ch.artifacts, self.store.project_id, now)
         if file_rows:
             upsert(conn, t.run_files, [{"run_pk": run_pk, **r} for r in file_rows], ["run_pk", "path"])
         run_values: dict[str, Any] = {"updated_at": now}
