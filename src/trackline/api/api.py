@@ -230,5 +230,55 @@ class Api:
             return self.project(parts[1], parts[0])
         return self.run(path)
 
+    # -- artifacts (the logic lives in trackline.artifacts.public) -----------------------
+
+    def artifact(self, name: str, type: str | None = None) -> Any:
+        """One artifact version: ``[[entity/]project/]name[:vN|:alias]`` (default ``latest``)."""
+        from trackline.artifacts import public
+
+        return public.artifact(self, name, type)
+
+    def artifacts(self, type_name: str, name: str, per_page: int = 50, tags: Any = None,
+                  order: str | None = None) -> list[Any]:
+        """The versions of collection ``name`` of type ``type_name``, newest first."""
+        from trackline.artifacts import public
+
+        return public.artifacts(self, type_name, name, per_page, tags, order)
+
+    def artifact_versions(self, type_name: str, name: str, per_page: int = 50) -> list[Any]:
+        """Older name of :meth:`artifacts`."""
+        return self.artifacts(type_name, name, per_page)
+
+    def artifact_collections(self, project_name: str | None = None, type_name: str | None = None,
+                             order: str | None = None, per_page: int = 50) -> list[Any]:
+        from trackline.artifacts import public
+
+        return public.artifact_collections(self, project_name, type_name, per_page)
+
+    def artifact_collection(self, type_name: str, name: str) -> Any:
+        from trackline.artifacts import public
+
+        return public.artifact_collection(self, type_name, name)
+
+    def artifact_types(self, project: str | None = None) -> list[Any]:
+        from trackline.artifacts import public
+
+        return public.artifact_types(self, project)
+
+    def artifact_type(self, type_name: str, project: str | None = None) -> Any:
+        from trackline.artifacts import public
+
+        return public.artifact_type(self, type_name, project)
+
+    def artifact_exists(self, name: str, type: str | None = None) -> bool:
+        from trackline.artifacts import public
+
+        return public.artifact_exists(self, name, type)
+
+    def artifact_collection_exists(self, name: str, type: str) -> bool:
+        from trackline.artifacts import public
+
+        return public.artifact_collection_exists(self, name, type)
+
     def __iter__(self) -> Iterator[Run]:
         return iter(self.runs())

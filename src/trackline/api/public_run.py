@@ -417,6 +417,32 @@ class Run:
             )
         return found[0]
 
+    # -- artifacts (trackline.artifacts.public) ---------------------------------------------
+
+    def logged_artifacts(self, per_page: int = 100) -> list[Any]:
+        """The artifact versions this run logged, in the order it logged them."""
+        from trackline.artifacts import public
+
+        return public.run_artifacts(self, "output")
+
+    def used_artifacts(self, per_page: int = 100) -> list[Any]:
+        """The artifact versions this run used."""
+        from trackline.artifacts import public
+
+        return public.run_artifacts(self, "input")
+
+    def use_artifact(self, artifact: Any, use_as: str | None = None) -> Any:
+        """Record that this (stored) run used a logged artifact."""
+        from trackline.artifacts import public
+
+        return public.mark(self, artifact, "input")
+
+    def log_artifact(self, artifact: Any, aliases: Any = None, tags: Any = None) -> Any:
+        """Record that this (stored) run produced a logged artifact."""
+        from trackline.artifacts import public
+
+        return public.mark(self, artifact, "output")
+
     # -- history ----------------------------------------------------------------------------
 
     def history_keys(self) -> list[str]:

@@ -6,7 +6,9 @@ import sys
 
 import click
 
+from trackline.cli.artifact import artifact_group
 from trackline.cli.export import export_cmd
+from trackline.cli.gc import gc_cmd
 from trackline.cli.ls import ls_cmd
 from trackline.cli.rm import rm_cmd, runs_group
 from trackline.cli.show import show_cmd
@@ -34,6 +36,8 @@ cli.add_command(sync_cmd)
 cli.add_command(offline_cmd)
 cli.add_command(online_cmd)
 cli.add_command(ui_cmd)
+cli.add_command(artifact_group)
+cli.add_command(gc_cmd)
 
 
 def main() -> None:

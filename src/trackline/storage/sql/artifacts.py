@@ -673,6 +673,19 @@ class ArtifactDB:
                     out.append(row)
             return out
 
+    def add_lineage(self, vid: int, run_pk: int, direction: str) -> None:
+        """Record that a run used (``input``) or logged (``output``) a version, after the fact."""
+        now = time.time()
+
+        def tx(conn: Connection) -> None:
+            lin = t.artifact_lineage.c
+            seen = conn.execute(select(lin.client_id).where(and_(
+                lin.version_id == vid, lin.run_pk == run_pk, lin.direction == direction))).first()
+            if seen is None:
+                _add_lineage(conn, uuid.uuid4().hex, vid, run_pk, direction, now)
+
+        write_transaction(self.engine, tx)
+
     def graph(self, vid: int) -> dict[str, Any]:
         """One hop of lineage around a version: the runs that made and used it, and their artifacts."""
         lin = t.artifact_lineage.c
