@@ -90,6 +90,8 @@ def ids(api: trackline.Api, filters: dict[str, Any] | None = None, order: str = 
         ({"config.opt.name": "adam"}, ["r1"]),
         ({"config.opt": {"name": "sgd"}}, ["r2"]),
         ({"config.dotted.key": 5}, ["r3"]),  # a key with a dot in it
+        ({"config.dotted\\.key": 5}, ["r3"]),  # ... written with an escaped dot
+        ({"config.opt\\.name": "adam"}, []),  # an escaped dot is not a level
         ({"config.lr.value": 0.1}, ["r1", "r6"]),  # W&B's spelling
         ({"summary_metrics.nested.x": 3}, ["r5"]),
         ({"config.lr": None}, ["r5"]),  # missing counts as null

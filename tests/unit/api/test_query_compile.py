@@ -36,6 +36,7 @@ from trackline.storage.sql.query import (
         ({"created_at": {"$gt": "yesterday"}}, "created_at $gt needs a date like '2024-05-01'"),
         ({"config.lr": {"$not": 5}}, "$not on config.lr needs operators"),
         ({"tags": {"$gt": 1}}, "$gt on tags needs text"),
+        ({'config.a"b': 1}, "which SQLite's JSON paths cannot name"),
     ],
 )
 def test_bad_filters_name_the_problem(filters: dict, message: str) -> None:

@@ -171,6 +171,9 @@ class _SqliteJson:
 
     @staticmethod
     def path(parts: Sequence[str]) -> Any:
+        bad = [p for p in parts if '"' in p]
+        if bad:
+            raise FilterError(f"filters: the key {bad[0]!r} has a '\"' in it, which SQLite's JSON paths cannot name")
         return literal("$" + "".join('."' + p + '"' for p in parts))
 
     def present(self, col: Any, path: Any) -> Any:
@@ -475,11 +478,15 @@ class _TagsField:
 
 
 def _candidates(key: str, allow_value_suffix: bool) -> list[list[str]]:
-    parts = key.split(".")
+    """The ways to read a dotted key: nested levels (``a\\.b`` is one level with a dot),
+    then W&B's ``<key>.value`` as ``<key>``, then the whole name as one key."""
+    from trackline.runstate.flatten import split_name
+
+    parts = split_name(key)
     out = [parts]
     if allow_value_suffix and len(parts) > 1 and parts[-1] == "value":
         out.append(parts[:-1])
-    if len(parts) > 1:
+    if len(parts) > 1 and "\\" not in key:
         out.append([key])
     return out
 
