@@ -6,7 +6,6 @@ from __future__ import annotations
 import contextlib
 import datetime
 import os
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -14,6 +13,7 @@ from typing import Any
 import pytest
 
 import trackline
+from tests.conftest import postgres_database
 from tests.unit.api.seeding import isolated_env, make_run
 
 P = "filters"
@@ -32,26 +32,7 @@ SEED: dict[str, tuple[str, dict[str, Any], dict[str, Any], list[str], str | None
 ALL = list(SEED)
 
 
-@contextlib.contextmanager
-def fresh_postgres_database() -> Iterator[str]:
-    """A new, empty database on the server of $TRACKLINE_TEST_POSTGRES_URL (dropped after)."""
-    url = os.environ.get("TRACKLINE_TEST_POSTGRES_URL")
-    if not url:
-        pytest.skip("set TRACKLINE_TEST_POSTGRES_URL=postgresql://user@host:port/db to test on PostgreSQL")
-    pytest.importorskip("psycopg")
-    import psycopg
-
-    name = f"trackline_test_{uuid.uuid4().hex[:12]}"
-    with psycopg.connect(url.replace("postgresql+psycopg://", "postgresql://"), autocommit=True) as admin:
-        admin.execute(f'CREATE DATABASE "{name}"')
-    try:
-        yield url.rsplit("/", 1)[0] + "/" + name
-    finally:
-        with psycopg.connect(url.replace("postgresql+psycopg://", "postgresql://"), autocommit=True) as admin:
-            admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-
-
-# PostgreSQL runs the same expectations when a server is given (CI can set the URL).
+# PostgreSQL runs the same expectations when a server is given (scripts/test starts one).
 _STORES = ["sqlite"] + (["postgresql"] if os.environ.get("TRACKLINE_TEST_POSTGRES_URL") else [])
 
 
@@ -60,7 +41,7 @@ def api(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
     """The seeded store: SQLite always; PostgreSQL (JSONB) when a server URL is given."""
     root = tmp_path_factory.mktemp("filters")
     with contextlib.ExitStack() as stack:
-        store = stack.enter_context(fresh_postgres_database()) if request.param == "postgresql" else None
+        store = stack.enter_context(postgres_database()) if request.param == "postgresql" else None
         stack.enter_context(isolated_env(root))
         if store is not None:
             os.environ["TRACKLINE_STORE"] = store  # isolated_env restores the environment
