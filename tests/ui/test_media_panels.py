@@ -169,3 +169,15 @@ def test_players_html_point_cloud_and_chart(media_ui: str, page: Page) -> None:
 
 
 _ = REPO
+
+
+def test_workspace_shows_media_per_run(media_ui: str, page: Page) -> None:
+    p = page.page
+    p.goto(media_ui.split("/runs/")[0])
+    p.wait_for_selector('[data-testid="workspace-media"][data-loaded="true"]')
+    keys = p.locator('[data-testid="workspace-media-key"]')
+    names = [keys.nth(i).get_attribute("data-key") for i in range(keys.count())]
+    assert {"samples", "grads", "predictions", "roc"} <= set(names) and "roc_table" not in names
+    cell = p.locator('[data-testid="workspace-media-key"][data-key="samples"] [data-testid="workspace-media-cell"]')
+    assert cell.count() == 1 and "media-run" in cell.inner_text()
+    assert "samples_2_" in cell.locator("img").first.get_attribute("src")  # the latest step first
