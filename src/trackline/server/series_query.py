@@ -10,6 +10,7 @@ bucket holding the first new point on, which the client swaps in for its own.
 
 from __future__ import annotations
 
+import base64
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -17,7 +18,7 @@ from typing import Any
 
 import numpy as np
 
-from trackline.server import queries
+from trackline.server import history_read, queries
 from trackline.server.errors import ApiError
 from trackline.storage import series as ds
 from trackline.storage.sql.store import SQLStore
@@ -41,6 +42,7 @@ class SeriesRequest:
     system: bool = False
     since: dict[str, int] = field(default_factory=dict)
     width: dict[str, float] = field(default_factory=dict)
+    encoding: str = "json"  # "json": number arrays; "b64": base64 of little-endian typed arrays
 
 
 def _str_list(data: Mapping[str, Any], name: str) -> list[str]:
@@ -99,6 +101,10 @@ def parse_request(data: Mapping[str, Any]) -> SeriesRequest:
     ):
         raise ApiError(400, f"'width' must map keys to the bucket width a previous answer gave, got {width!r}")
     req.width = {str(k): float(v) for k, v in width.items()}
+    encoding = data.get("encoding") or "json"
+    if encoding not in ("json", "b64"):
+        raise ApiError(400, f"'encoding' must be 'json' (number arrays) or 'b64' (base64 typed arrays), got {encoding!r}")
+    req.encoding = encoding
     if len(req.runs) * len(req.keys) > MAX_SERIES:
         raise ApiError(400, f"{len(req.runs)} runs x {len(req.keys)} keys is more than {MAX_SERIES} series; ask in parts")
     return req
@@ -106,66 +112,47 @@ def parse_request(data: Mapping[str, Any]) -> SeriesRequest:
 
 @dataclass
 class _Points:
-    x: np.ndarray
-    y: np.ndarray
+    x: np.ndarray  # int64 steps on the step axis, else float64
+    y: np.ndarray  # the stored dtype (float32 stays float32)
     steps: np.ndarray
     smooth: np.ndarray | None
 
 
-def _read_run(store: SQLStore, pk: int, req: SeriesRequest) -> dict[str, _Points]:
+def _read(store: SQLStore, pks: dict[str, int], req: SeriesRequest) -> dict[str, dict[str, _Points]]:
     keys = list(req.keys)
     if req.x != STEP and req.x not in keys:
         keys.append(req.x)
     lo = hi = None
-    if req.x == STEP and req.smoothing == 0:
-        # On the step axis a window needs only its steps (plus a neighbour each side,
-        # found below from the data read): read whole chunks around it.
-        if req.x_min is not None:
-            lo = math.floor(req.x_min)
-        if req.x_max is not None:
-            hi = math.ceil(req.x_max)
-    cols = store.numeric_history(pk, keys, None, None, system=req.system) if lo is None and hi is None \
-        else _read_window(store, pk, keys, lo, hi, req.system)
-    out: dict[str, _Points] = {}
-    xcol = cols.get(req.x) if req.x != STEP else None
-    for key in req.keys:
-        if key not in cols:
-            continue
-        steps, vals = cols[key]
-        smooth = ds.ema(steps, vals, req.smoothing) if req.smoothing > 0 else None
-        if req.x == STEP:
-            x, y, s = steps.astype(np.float64), vals.astype(np.float64), steps
-            sm = smooth
-        else:
+    if req.x == STEP and req.smoothing == 0 and (req.x_min is not None or req.x_max is not None):
+        # a window on the step axis needs only its steps, plus a margin for the neighbour
+        # outside each edge that lets lines reach the edges
+        a = -math.inf if req.x_min is None else req.x_min
+        b = math.inf if req.x_max is None else req.x_max
+        margin = max(1.0, (b - a) if math.isfinite(b - a) else 0.0)
+        lo = None if req.x_min is None else math.floor(req.x_min - margin)
+        hi = None if req.x_max is None else math.ceil(req.x_max + margin)
+    cols = history_read.read_many(store, pks.values(), keys, lo, hi, system=req.system)
+    out: dict[str, dict[str, _Points]] = {}
+    for run_id, pk in pks.items():
+        per: dict[str, _Points] = {}
+        xcol = cols.get((pk, req.x)) if req.x != STEP else None
+        for key in req.keys:
+            col = cols.get((pk, key))
+            if col is None:
+                continue
+            steps, vals = col
+            smooth = ds.ema(steps, vals, req.smoothing) if req.smoothing > 0 else None
+            if req.x == STEP:
+                per[key] = _Points(steps, vals, steps, smooth)
+                continue
             if xcol is None:
                 continue
             x, y, s = ds.asof_join(steps, vals, xcol[0], xcol[1])
             sm = None
             if smooth is not None:
                 _, sm, _ = ds.asof_join(steps, smooth, xcol[0], xcol[1])
-        out[key] = _Points(x, y, s, sm)
-    return out
-
-
-def _read_window(
-    store: SQLStore, pk: int, keys: list[str], lo: int | None, hi: int | None, system: bool
-) -> dict[str, tuple[np.ndarray, np.ndarray]]:
-    """The window's steps plus the nearest point outside each edge (so lines reach the edges)."""
-    inner = store.numeric_history(pk, keys, lo, hi, system=system)
-    out: dict[str, tuple[np.ndarray, np.ndarray]] = {}
-    for key, (s, v) in inner.items():
-        parts_s, parts_v = [s], [v]
-        if lo is not None and lo > 0:
-            before = store.numeric_history(pk, [key], max(0, lo - 4096), lo - 1, system=system).get(key)
-            if before is not None and len(before[0]):
-                parts_s.insert(0, before[0][-1:])
-                parts_v.insert(0, before[1][-1:])
-        if hi is not None:
-            after = store.numeric_history(pk, [key], hi + 1, hi + 4096, system=system).get(key)
-            if after is not None and len(after[0]):
-                parts_s.append(after[0][:1])
-                parts_v.append(after[1][:1])
-        out[key] = (np.concatenate(parts_s), np.concatenate(parts_v))
+            per[key] = _Points(x, y.astype(vals.dtype) if vals.dtype.kind == "f" else y, s, sm)
+        out[run_id] = per
     return out
 
 
@@ -180,19 +167,47 @@ def _window(p: _Points, lo: float | None, hi: float | None) -> _Points:
     return _Points(p.x[a:b], p.y[a:b], p.steps[a:b], sm)
 
 
-def _column(x: np.ndarray, integer: bool) -> Any:
-    if integer:
-        return x.astype(np.int64).tolist()
-    return x.tolist()
+def _short_floats(v: np.ndarray) -> Any:
+    """float32 values as the shortest decimals that round-trip them (7 significant digits),
+    so JSON carries ``0.1``, not ``0.10000000149011612``."""
+    f = v.astype(np.float64)
+    finite = np.isfinite(f) & (f != 0)
+    if finite.any():
+        with np.errstate(divide="ignore", invalid="ignore"):
+            exp = 6 - np.floor(np.log10(np.abs(f[finite])))
+            scale = np.power(10.0, exp)
+            f[finite] = np.round(f[finite] * scale) / scale
+    return f.tolist()
+
+
+class _Encoder:
+    """Columns as JSON number arrays, or as base64 of little-endian typed arrays."""
+
+    def __init__(self, encoding: str) -> None:
+        self.b64 = encoding == "b64"
+
+    def x(self, x: np.ndarray) -> Any:
+        if x.dtype.kind in "iu":
+            if not self.b64:
+                return x.tolist()
+            if len(x) == 0 or (int(x.min()) >= -(2**31) and int(x.max()) < 2**31):
+                return self._pack(x.astype("<i4"))
+        return self._pack(x.astype("<f8")) if self.b64 else x.astype(np.float64).tolist()
+
+    def values(self, v: np.ndarray) -> Any:
+        if v.dtype == np.float32:
+            return self._pack(v.astype("<f4")) if self.b64 else _short_floats(v)
+        return self._pack(v.astype("<f8")) if self.b64 else v.astype(np.float64).tolist()
+
+    @staticmethod
+    def _pack(a: np.ndarray) -> dict[str, str]:
+        return {"dtype": a.dtype.str[1:], "b64": base64.b64encode(a.tobytes()).decode("ascii")}
 
 
 def compute(store: SQLStore, entity: str, project: str, req: SeriesRequest) -> dict[str, Any]:
     pks = queries.run_pks(store, entity, project, req.runs)
-    data: dict[str, dict[str, _Points]] = {}
-    for run_id in req.runs:
-        pk = pks.get(run_id)
-        if pk is not None:
-            data[run_id] = {k: _window(p, req.x_min, req.x_max) for k, p in _read_run(store, pk, req).items()}
+    read = _read(store, pks, req)
+    data = {run_id: {k: _window(p, req.x_min, req.x_max) for k, p in per.items()} for run_id, per in read.items()}
     integer = req.x in INTEGER_AXES
     widths: dict[str, float] = {}
     for key in req.keys:
@@ -201,17 +216,19 @@ def compute(store: SQLStore, entity: str, project: str, req: SeriesRequest) -> d
             continue
         firsts = [p.x[0] for d in data.values() if (p := d.get(key)) is not None and len(p.x)]
         lasts = [p.x[-1] for d in data.values() if (p := d.get(key)) is not None and len(p.x)]
-        lo = req.x_min if req.x_min is not None else (min(firsts) if firsts else 0.0)
-        hi = req.x_max if req.x_max is not None else (max(lasts) if lasts else 0.0)
+        lo = req.x_min if req.x_min is not None else (float(min(firsts)) if firsts else 0.0)
+        hi = req.x_max if req.x_max is not None else (float(max(lasts)) if lasts else 0.0)
         widths[key] = ds.bucket_width(lo, hi, req.buckets, integer)
+    enc = _Encoder(req.encoding)
     out: list[dict[str, Any]] = []
     for run_id in req.runs:
         for key in req.keys:
             p = data.get(run_id, {}).get(key)
-            out.append(_entry(run_id, key, p, widths[key], req, integer))
+            out.append(_entry(run_id, key, p, widths[key], req, integer, enc))
     return {
         "x": req.x,
         "buckets": req.buckets,
+        "encoding": req.encoding,
         "widths": widths,
         "missing_runs": [r for r in req.runs if r not in pks],
         "series": out,
@@ -219,12 +236,13 @@ def compute(store: SQLStore, entity: str, project: str, req: SeriesRequest) -> d
 
 
 def _entry(
-    run_id: str, key: str, p: _Points | None, width: float, req: SeriesRequest, integer: bool
+    run_id: str, key: str, p: _Points | None, width: float, req: SeriesRequest, integer: bool, enc: _Encoder
 ) -> dict[str, Any]:
     since = req.since.get(run_id)
     entry: dict[str, Any] = {"run": run_id, "key": key, "width": width}
+    empty = enc.x(np.empty(0, np.int64)) if enc.b64 else []
     if p is None or len(p.x) == 0:
-        entry.update(x=[], last=[], min=[], max=[], points=0, cursor=since, exact=True)
+        entry.update(x=empty, last=empty, min=empty, max=empty, points=0, cursor=since, exact=True)
         if since is not None:
             entry["from"] = None
         return entry
@@ -234,7 +252,7 @@ def _entry(
     if since is not None:
         new = p.steps > since
         if not new.any():
-            entry.update(x=[], last=[], min=[], max=[], points=0, cursor=max(cursor, since), exact=True)
+            entry.update(x=empty, last=empty, min=empty, max=empty, points=0, cursor=max(cursor, since), exact=True)
             entry["from"] = None
             return entry
         start_bucket = int(ds.bucket_ids(x[new], width).min())
@@ -243,20 +261,14 @@ def _entry(
         cut = int(np.searchsorted(x, from_x, "left"))
         x, y = x[cut:], y[cut:]
         sm = None if sm is None else sm[cut:]
-        entry["from"] = int(from_x) if integer else from_x
+        entry["from"] = int(from_x) if integer else float(from_x)
     b = ds.downsample(x, y, width, keep_first=keep_first)
     exact = b.points == len(b)
-    entry.update(
-        x=_column(b.x, integer),
-        last=b.last.tolist(),
-        points=b.points,
-        cursor=cursor,
-        exact=exact,
-    )
+    entry.update(x=enc.x(b.x), last=enc.values(b.last), points=b.points, cursor=cursor, exact=exact)
     if exact:
-        entry.update(min=[], max=[])
+        entry.update(min=empty, max=empty)
     else:
-        entry.update(min=b.min.tolist(), max=b.max.tolist())
+        entry.update(min=enc.values(b.min), max=enc.values(b.max))
     if sm is not None:
-        entry["smooth"] = ds.downsample(x, sm, width, keep_first=keep_first).last.tolist()
+        entry["smooth"] = enc.values(ds.downsample(x, sm, width, keep_first=keep_first).last)
     return entry

@@ -66,34 +66,60 @@ def bucket_ids(x: np.ndarray, width: float) -> np.ndarray:
     return np.floor(np.asarray(x, dtype=np.float64) / width).astype(np.int64)
 
 
+def bucket_starts(x: np.ndarray, width: float) -> np.ndarray:
+    """Index of the first point of each non-empty bucket of ``x`` (sorted).
+
+    With fewer buckets than points (the usual case) the edges are found by binary search,
+    O(buckets * log n) instead of a pass over every point.
+    """
+    n = len(x)
+    if n == 0:
+        return np.empty(0, np.int64)
+    first = math.floor(float(x[0]) / width)
+    last = math.floor(float(x[-1]) / width)
+    if last - first + 1 >= n:
+        b = bucket_ids(x, width)
+        return np.flatnonzero(np.r_[True, b[1:] != b[:-1]])
+    ks = np.arange(first + 1, last + 1, dtype=np.int64)
+    if x.dtype.kind in "iu" and width >= 1 and width == int(width):
+        edges: np.ndarray = ks * int(width)
+    else:
+        edges = ks.astype(np.float64) * width  # exact: width is a power of two
+    cuts = np.searchsorted(x, edges, "left")
+    starts = np.unique(np.r_[0, cuts])
+    return starts[starts < n]
+
+
 def downsample(x: np.ndarray, y: np.ndarray, width: float, keep_first: bool = True) -> Buckets:
     """Reduce points sorted by ``x`` to one entry per bucket of ``width``: (x, last, min, max).
 
     ``min`` and ``max`` ignore NaN (a bucket of only NaN gives NaN); ``last`` is the value of
     the bucket's last point, NaN included. With ``keep_first`` the first point gets its own
     entry when its bucket holds more than one point, so both ends of the series are exact.
+    Integer x (steps) and float32 values keep their dtypes.
     """
-    xf = np.asarray(x, dtype=np.float64)
-    yf = np.asarray(y, dtype=np.float64)
-    n = len(xf)
+    xs = np.asarray(x)
+    ys = np.asarray(y)
+    if ys.dtype.kind not in "f":
+        ys = ys.astype(np.float64)
+    n = len(xs)
     if n == 0:
         empty = np.empty(0, np.float64)
         return Buckets(empty, empty, empty, empty, 0, width)
-    b = bucket_ids(xf, width)
-    starts = np.flatnonzero(np.r_[True, b[1:] != b[:-1]])
-    ends = np.r_[starts[1:], n]
+    starts = bucket_starts(xs, width)
     if len(starts) == n:  # one point per bucket: full resolution
-        return Buckets(xf, yf, yf, yf, n, width)
+        return Buckets(xs, ys, ys, ys, n, width)
+    ends = np.r_[starts[1:], n]
     with np.errstate(invalid="ignore"):
-        mn = np.fmin.reduceat(yf, starts)
-        mx = np.fmax.reduceat(yf, starts)
-    bx = xf[ends - 1]
-    last = yf[ends - 1]
+        mn = np.fmin.reduceat(ys, starts)
+        mx = np.fmax.reduceat(ys, starts)
+    bx = xs[ends - 1]
+    last = ys[ends - 1]
     if keep_first and ends[0] - starts[0] > 1:
-        bx = np.r_[xf[0], bx]
-        last = np.r_[yf[0], last]
-        mn = np.r_[yf[0], mn]
-        mx = np.r_[yf[0], mx]
+        bx = np.r_[xs[:1], bx]
+        last = np.r_[ys[:1], last]
+        mn = np.r_[ys[:1], mn]
+        mx = np.r_[ys[:1], mx]
     return Buckets(bx, last, mn, mx, n, width)
 
 

@@ -12,6 +12,7 @@ from hypothesis import strategies as st
 from trackline.storage.series import (
     asof_join,
     bucket_ids,
+    bucket_starts,
     bucket_width,
     crop,
     downsample,
@@ -207,3 +208,22 @@ def test_ema_matches_the_fixture_the_ui_checks_too() -> None:
         got = ema(np.array(case["x"]), y, case["weight"])
         want = np.array([math.nan if v is None else v for v in case["smooth"]], dtype=float)
         assert np.allclose(got, want, equal_nan=True, rtol=1e-12)
+
+
+@given(step_series(), st.integers(0, 12), st.booleans())
+def test_binary_searched_bucket_starts_equal_a_full_scan(
+    series: tuple[np.ndarray, np.ndarray], log_width: int, as_int: bool
+) -> None:
+    x = series[0].astype(np.int64) if as_int else series[0] * 0.37
+    width = float(2**log_width) if as_int else 2.0 ** (log_width - 4)
+    b = bucket_ids(x, width)
+    scan = np.flatnonzero(np.r_[True, b[1:] != b[:-1]])
+    assert np.array_equal(bucket_starts(x, width), scan)
+
+
+def test_integer_steps_and_float32_values_keep_their_dtypes() -> None:
+    x = np.arange(1000, dtype=np.int64)
+    y = np.linspace(0, 1, 1000, dtype=np.float32)
+    b = downsample(x, y, 16.0)
+    assert b.x.dtype == np.int64 and b.last.dtype == np.float32 and b.min.dtype == np.float32
+    assert b.x[-1] == 999 and b.max.max() == np.float32(1.0)

@@ -32,3 +32,22 @@ describe('spliceSeries (live updates)', () => {
     expect(s.x).toEqual(base.x);
   });
 });
+
+import { unpack } from './seriesClient';
+
+describe('unpack (b64 columns)', () => {
+  const b64 = (a: ArrayBufferView) => btoa(String.fromCharCode(...new Uint8Array(a.buffer)));
+
+  it('decodes little-endian typed arrays, NaN as a gap', () => {
+    expect(unpack({ dtype: 'i4', b64: b64(new Int32Array([0, 5, -7])) })).toEqual([0, 5, -7]);
+    expect(unpack({ dtype: 'f8', b64: b64(new Float64Array([1.5, NaN, 1e300])) })).toEqual([1.5, null, 1e300]);
+    const f4 = unpack({ dtype: 'f4', b64: b64(new Float32Array([0.1, 2])) });
+    expect(f4[0]).toBeCloseTo(0.1, 7);
+    expect(unpack({ dtype: 'f4', b64: '' })).toEqual([]);
+  });
+
+  it('passes JSON columns through and rejects unknown types', () => {
+    expect(unpack([1, null])).toEqual([1, null]);
+    expect(() => unpack({ dtype: 'u8', b64: '' })).toThrow(/dtype u8/);
+  });
+});

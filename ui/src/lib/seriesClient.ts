@@ -1,7 +1,44 @@
 // Chart data requests: batched (charts that mount together share one POST), cached by request.
 
 import { api } from './api';
-import type { Series } from './types';
+import type { Series, SeriesAnswer } from './types';
+
+type Packed = { dtype: string; b64: string };
+const ARRAYS: Record<string, (b: ArrayBuffer) => ArrayLike<number>> = {
+  i4: (b) => new Int32Array(b),
+  f4: (b) => new Float32Array(b),
+  f8: (b) => new Float64Array(b),
+};
+
+/** A base64 column (little-endian typed array) as numbers, NaN as null (a gap in the line). */
+export function unpack(col: Packed | (number | null)[]): (number | null)[] {
+  if (Array.isArray(col)) return col;
+  const bin = atob(col.b64);
+  const bytes = new Uint8Array(bin.length);
+  for (let i = 0; i < bin.length; i++) bytes[i] = bin.charCodeAt(i);
+  const make = ARRAYS[col.dtype];
+  if (!make) throw new Error(`unknown column dtype ${col.dtype}`);
+  const typed = make(bytes.buffer);
+  const out = new Array<number | null>(typed.length);
+  for (let i = 0; i < typed.length; i++) {
+    const v = typed[i];
+    out[i] = v === v ? v : null;
+  }
+  return out;
+}
+
+/** Series of a b64 answer with plain number columns (JSON answers pass through). */
+export function unpackAnswer(ans: SeriesAnswer): SeriesAnswer {
+  for (const s of ans.series) {
+    const raw = s as unknown as Record<string, Packed | (number | null)[]>;
+    s.x = unpack(raw.x) as number[];
+    s.last = unpack(raw.last);
+    s.min = unpack(raw.min);
+    s.max = unpack(raw.max);
+    if (raw.smooth) s.smooth = unpack(raw.smooth);
+  }
+  return ans;
+}
 
 export interface SeriesQuery {
   entity: string;
@@ -79,16 +116,19 @@ async function send(group: Pending[]) {
   const q = group[0].q;
   const keys = [...new Set(group.map((p) => p.q.key))];
   try {
-    const ans = await api.series(q.entity, q.project, {
-      runs: q.runs,
-      keys,
-      x: q.x,
-      x_min: q.xMin,
-      x_max: q.xMax,
-      buckets: q.buckets,
-      smoothing: q.smoothing,
-      system: q.system,
-    });
+    const ans = unpackAnswer(
+      await api.series(q.entity, q.project, {
+        runs: q.runs,
+        keys,
+        x: q.x,
+        x_min: q.xMin,
+        x_max: q.xMax,
+        buckets: q.buckets,
+        smoothing: q.smoothing,
+        system: q.system,
+        encoding: 'b64',
+      }),
+    );
     const byKey = new Map<string, SeriesResult>();
     for (const k of keys) byKey.set(k, { width: ans.widths[k] ?? 1, series: new Map() });
     for (const s of ans.series) byKey.get(s.key)!.series.set(s.run, s);
@@ -110,18 +150,21 @@ async function send(group: Pending[]) {
 export async function pollSeries(q: SeriesQuery, current: SeriesResult, live: string[]): Promise<SeriesResult | null> {
   const since: Record<string, number> = {};
   for (const id of live) since[id] = current.series.get(id)?.cursor ?? -1;
-  const ans = await api.series(q.entity, q.project, {
-    runs: live,
-    keys: [q.key],
-    x: q.x,
-    x_min: q.xMin,
-    x_max: q.xMax,
-    buckets: q.buckets,
-    smoothing: q.smoothing,
-    system: q.system,
-    since,
-    width: { [q.key]: current.width },
-  });
+  const ans = unpackAnswer(
+    await api.series(q.entity, q.project, {
+      runs: live,
+      keys: [q.key],
+      x: q.x,
+      x_min: q.xMin,
+      x_max: q.xMax,
+      buckets: q.buckets,
+      smoothing: q.smoothing,
+      system: q.system,
+      since,
+      width: { [q.key]: current.width },
+      encoding: 'b64',
+    }),
+  );
   const next: SeriesResult = { width: current.width, series: new Map(current.series) };
   for (const s of ans.series) {
     const old = current.series.get(s.run);
