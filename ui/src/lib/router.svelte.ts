@@ -1,5 +1,7 @@
 // A tiny History-API router: the location as reactive state, and links that don't reload.
 
+import { parseArtifactRoute, type ArtifactRoute } from './artifacts/routes';
+
 export const location = $state({ path: window.location.pathname, search: window.location.search });
 
 function sync() {
@@ -43,6 +45,7 @@ export type Route =
   | { page: 'projects' }
   | { page: 'workspace'; entity: string; project: string }
   | { page: 'run'; entity: string; project: string; runId: string }
+  | ArtifactRoute
   | { page: 'missing' };
 
 export function parseRoute(path: string): Route {
@@ -50,5 +53,5 @@ export function parseRoute(path: string): Route {
   if (parts.length === 0) return { page: 'projects' };
   if (parts.length === 2) return { page: 'workspace', entity: parts[0], project: parts[1] };
   if (parts.length === 4 && parts[2] === 'runs') return { page: 'run', entity: parts[0], project: parts[1], runId: parts[3] };
-  return { page: 'missing' };
+  return parseArtifactRoute(parts) ?? { page: 'missing' };
 }
