@@ -40,7 +40,7 @@ def sync_cmd(paths: tuple[str, ...], sync_all: bool, store: str | None, as_json:
     if not logs:
         click.echo("Nothing to sync.", err=True)
         return
-    db = open_store(settings.store_url)
+    db = open_store(settings.store_url, settings.blob_url)
     failed = 0
     for log in logs:
         try:
