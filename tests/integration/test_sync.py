@@ -98,3 +98,22 @@ def test_header_only_log_is_reported(tmp_path: Path) -> None:
 
     with pytest.raises(RecordLogError, match="no run record"):
         sync_log(str(broken), open_store(str(tmp_path / "x.db")))
+
+
+def test_sync_all_skips_runs_already_in_the_store(tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    online = trackline.init(project="sync")
+    online.log({"a": 1})
+    online.finish()
+    offline = trackline.init(project="sync", mode="offline")
+    offline.log({"a": 2})
+    offline.finish()
+    res = subprocess.run([sys.executable, "-m", "trackline.cli.main", "sync", "--all"],
+                         capture_output=True, text=True, check=True)
+    assert offline.id in res.stdout and online.id not in res.stdout
+    assert res.stdout.count("Synced") == 1  # the latest-run link is not a second run
+    res = subprocess.run([sys.executable, "-m", "trackline.cli.main", "sync", "--all"],
+                         capture_output=True, text=True, check=True)
+    assert "Nothing to sync" in res.stderr

@@ -714,6 +714,8 @@ class Run:
             writer.close()
             if self._sender is not None:
                 snap = self._sender.snapshot(seq, timeout=self._settings.finish_timeout or None, stop=True)
+                if snap is not None:
+                    _mark_synced(writer.path, seq)
                 if snap is None:
                     err = self._sender.error
                     self._printer.warn(
@@ -955,3 +957,12 @@ class Run:
 
     def __copy__(self) -> Run:
         return self
+
+
+def _mark_synced(log_path: str, seq: int) -> None:
+    """Tell `trackline sync --all` this log is already in the store (see sender/sync.py)."""
+    try:
+        with open(log_path + ".synced", "w") as f:
+            f.write(f"{seq}\n")
+    except OSError:
+        pass

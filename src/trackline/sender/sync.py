@@ -35,7 +35,9 @@ def find_logs(path: str) -> list[str]:
         return direct
     found: list[str] = []
     for pattern in ("*/run-*.tlog", "trackline/*/run-*.tlog"):
-        found += sorted(glob.glob(os.path.join(path, pattern)))
+        for log in sorted(glob.glob(os.path.join(path, pattern))):
+            if not os.path.islink(os.path.dirname(log)):  # skip the latest-run link
+                found.append(log)
     return found
 
 
