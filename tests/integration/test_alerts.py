@@ -164,3 +164,15 @@ def test_alert_delivery_does_not_block_training() -> None:
         release.set()
         receiver.close()
     assert len(receiver.requests) == 1
+
+
+def test_alerts_and_logs_are_listed_by_the_api() -> None:
+    run = trackline.init(project="a", entity="e", settings={"console": "off"})
+    run.alert("first", "one", level="WARN")
+    run.write_logs("a log line")
+    run.finish()
+    api_run = trackline.Api().run(f"e/a/{run.id}")
+    alerts = api_run.alerts
+    assert [(a["title"], a["text"], a["level"], a["throttled"]) for a in alerts] == [("first", "one", "WARN", False)]
+    assert [line["text"] for line in api_run.logs()] == ["a log line\n"]
+    assert api_run.logs(search="nothing") == []

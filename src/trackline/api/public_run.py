@@ -403,6 +403,18 @@ class Run:
 
     # -- files ------------------------------------------------------------------------------
 
+    @property
+    def alerts(self) -> list[dict[str, Any]]:
+        """Alerts sent by the run: title, text, level, ts, throttled, delivery outcome."""
+        return [
+            {k: a[k] for k in ("title", "text", "level", "ts", "wait_ms", "throttled", "delivery")}
+            for a in self._reader.alerts(self._row)
+        ]
+
+    def logs(self, search: str | None = None) -> list[dict[str, Any]]:
+        """Console output lines (stdout, stderr, write_logs) with timestamps, in order."""
+        return self._reader.logs(self._row, search)
+
     def files(self, names: list[str] | None = None, pattern: str | None = None, per_page: int = 50) -> Files:
         """The run's files; ``pattern`` uses SQL LIKE syntax (``%`` any text, ``_`` one char)."""
         return Files(self, self._reader.files(self._row), names=names, pattern=pattern)

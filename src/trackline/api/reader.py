@@ -68,8 +68,12 @@ class Reader(Protocol):
 
     def move_run(self, run: dict[str, Any], entity: str, project: str) -> dict[str, Any]: ...
 
-    # files
+    # files, alerts, console output
     def files(self, run: dict[str, Any]) -> FileSource: ...
+
+    def alerts(self, run: dict[str, Any]) -> list[dict[str, Any]]: ...
+
+    def logs(self, run: dict[str, Any], search: str | None = None) -> list[dict[str, Any]]: ...
 
     def close(self) -> None: ...
 
@@ -165,6 +169,12 @@ class StoreReader:
         fresh = self.get_run(entity, project, run["run_id"])
         assert fresh is not None
         return fresh
+
+    def alerts(self, run: dict[str, Any]) -> list[dict[str, Any]]:
+        return self.store.alerts(run["pk"])
+
+    def logs(self, run: dict[str, Any], search: str | None = None) -> list[dict[str, Any]]:
+        return self.store.logs(run["pk"], search=search)
 
     def files(self, run: dict[str, Any]) -> FileSource:
         return StoredFiles(self.store, run["pk"], local_source(run, self.file_roots))
