@@ -24,6 +24,11 @@ export interface Aligned {
 
 export const MAX_EXACT_CELLS = 400_000;
 
+/** null for a gap: null, NaN or +-Infinity (uPlot needs null). */
+function gap(v: number | null | undefined): number | null {
+  return v === null || v === undefined || !Number.isFinite(v) ? null : v;
+}
+
 function sortedUnion(lines: Line[]): number[] {
   const all: number[] = [];
   for (const l of lines) for (let i = 0; i < l.x.length; i++) all.push(l.x[i]);
@@ -57,9 +62,9 @@ export function alignLines(lines: Line[], width: number, maxCells = MAX_EXACT_CE
       const hi = blank(union.length);
       for (let i = 0; i < l.x.length; i++) {
         const j = pos.get(l.x[i])!;
-        y[j] = l.y[i];
-        lo[j] = l.lo && l.lo.length ? l.lo[i] : l.y[i];
-        hi[j] = l.hi && l.hi.length ? l.hi[i] : l.y[i];
+        y[j] = gap(l.y[i]);
+        lo[j] = gap(l.lo && l.lo.length ? l.lo[i] : l.y[i]);
+        hi[j] = gap(l.hi && l.hi.length ? l.hi[i] : l.y[i]);
       }
       out.y.push(y);
       out.lo.push(lo);
@@ -93,9 +98,9 @@ export function alignLines(lines: Line[], width: number, maxCells = MAX_EXACT_CE
     const keys = keysPer[li];
     for (let i = 0; i < keys.length; i++) {
       const j = col.get(keys[i])!;
-      y[j] = l.y[i];
-      lo[j] = l.lo && l.lo.length ? l.lo[i] : l.y[i];
-      hi[j] = l.hi && l.hi.length ? l.hi[i] : l.y[i];
+      y[j] = gap(l.y[i]);
+      lo[j] = gap(l.lo && l.lo.length ? l.lo[i] : l.y[i]);
+      hi[j] = gap(l.hi && l.hi.length ? l.hi[i] : l.y[i]);
     }
     out.y.push(y);
     out.lo.push(lo);

@@ -71,7 +71,8 @@ export async function fetchAllRuns(e: string, p: string, onPage?: (runs: Run[], 
   const out: Run[] = [];
   let cursor: string | null = null;
   for (;;) {
-    const params: Record<string, string> = { per_page: '2000' };
+    // a small first page comes back fast: newest runs first, which is what charts draw by default
+    const params: Record<string, string> = { per_page: out.length ? '5000' : '200' };
     if (cursor) params.cursor = cursor;
     const page = await api.runsPage(e, p, params);
     out.push(...page.runs);

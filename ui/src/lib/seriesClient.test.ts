@@ -34,16 +34,23 @@ describe('spliceSeries (live updates)', () => {
 });
 
 import { unpack } from './seriesClient';
+import { alignLines } from './align';
 
 describe('unpack (b64 columns)', () => {
   const b64 = (a: ArrayBufferView) => btoa(String.fromCharCode(...new Uint8Array(a.buffer)));
 
   it('decodes little-endian typed arrays, NaN as a gap', () => {
-    expect(unpack({ dtype: 'i4', b64: b64(new Int32Array([0, 5, -7])) })).toEqual([0, 5, -7]);
-    expect(unpack({ dtype: 'f8', b64: b64(new Float64Array([1.5, NaN, 1e300])) })).toEqual([1.5, null, 1e300]);
+    expect(Array.from(unpack({ dtype: 'i4', b64: b64(new Int32Array([0, 5, -7])) }))).toEqual([0, 5, -7]);
+    expect(Array.from(unpack({ dtype: 'f8', b64: b64(new Float64Array([1.5, NaN, 1e300])) }))).toEqual([1.5, NaN, 1e300]);
     const f4 = unpack({ dtype: 'f4', b64: b64(new Float32Array([0.1, 2])) });
     expect(f4[0]).toBeCloseTo(0.1, 7);
-    expect(unpack({ dtype: 'f4', b64: '' })).toEqual([]);
+    expect(unpack({ dtype: 'f4', b64: '' }).length).toBe(0);
+  });
+
+  it('NaN and infinities become gaps when runs are aligned', () => {
+    const a = alignLines([{ x: unpack({ dtype: 'i4', b64: b64(new Int32Array([0, 1, 2])) }) as ArrayLike<number>,
+      y: unpack({ dtype: 'f8', b64: b64(new Float64Array([1, NaN, Infinity])) }) }], 1);
+    expect(a.y[0]).toEqual([1, null, null]);
   });
 
   it('passes JSON columns through and rejects unknown types', () => {

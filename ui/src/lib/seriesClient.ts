@@ -10,28 +10,23 @@ const ARRAYS: Record<string, (b: ArrayBuffer) => ArrayLike<number>> = {
   f8: (b) => new Float64Array(b),
 };
 
-/** A base64 column (little-endian typed array) as numbers, NaN as null (a gap in the line). */
-export function unpack(col: Packed | (number | null)[]): (number | null)[] {
+/** A base64 column (little-endian typed array) as a typed array view; NaN marks a gap
+ * (alignment turns it into null for uPlot). JSON columns pass through. */
+export function unpack(col: Packed | (number | null)[]): ArrayLike<number | null> {
   if (Array.isArray(col)) return col;
   const bin = atob(col.b64);
   const bytes = new Uint8Array(bin.length);
   for (let i = 0; i < bin.length; i++) bytes[i] = bin.charCodeAt(i);
   const make = ARRAYS[col.dtype];
   if (!make) throw new Error(`unknown column dtype ${col.dtype}`);
-  const typed = make(bytes.buffer);
-  const out = new Array<number | null>(typed.length);
-  for (let i = 0; i < typed.length; i++) {
-    const v = typed[i];
-    out[i] = v === v ? v : null;
-  }
-  return out;
+  return make(bytes.buffer);
 }
 
 /** Series of a b64 answer with plain number columns (JSON answers pass through). */
 export function unpackAnswer(ans: SeriesAnswer): SeriesAnswer {
   for (const s of ans.series) {
     const raw = s as unknown as Record<string, Packed | (number | null)[]>;
-    s.x = unpack(raw.x) as number[];
+    s.x = unpack(raw.x) as ArrayLike<number>;
     s.last = unpack(raw.last);
     s.min = unpack(raw.min);
     s.max = unpack(raw.max);
@@ -129,6 +124,7 @@ async function send(group: Pending[]) {
         encoding: 'b64',
       }),
     );
+    performance.mark('trackline:series-received');
     const byKey = new Map<string, SeriesResult>();
     for (const k of keys) byKey.set(k, { width: ans.widths[k] ?? 1, series: new Map() });
     for (const s of ans.series) byKey.get(s.key)!.series.set(s.run, s);
@@ -180,18 +176,19 @@ export function spliceSeries(old: Series, update: Series): Series {
   if (update.from === null || update.from === undefined) return { ...old, cursor: update.cursor ?? old.cursor };
   let cut = 0;
   while (cut < old.x.length && old.x[cut] < update.from) cut++;
-  const expand = (s: Series, col: 'min' | 'max') => (s.exact ? s.last : s[col]);
+  const arr = <T,>(a: ArrayLike<T>): T[] => Array.from(a);
+  const expand = (s: Series, col: 'min' | 'max') => arr(s.exact ? s.last : s[col]);
   const exact = old.exact && update.exact;
   const out: Series = {
     ...old,
-    x: old.x.slice(0, cut).concat(update.x),
-    last: old.last.slice(0, cut).concat(update.last),
+    x: arr(old.x).slice(0, cut).concat(arr(update.x)),
+    last: arr(old.last).slice(0, cut).concat(arr(update.last)),
     min: exact ? [] : expand(old, 'min').slice(0, cut).concat(expand(update, 'min')),
     max: exact ? [] : expand(old, 'max').slice(0, cut).concat(expand(update, 'max')),
     exact,
     cursor: update.cursor,
     points: old.points + update.points,
   };
-  if (old.smooth || update.smooth) out.smooth = (old.smooth ?? old.last).slice(0, cut).concat(update.smooth ?? update.last);
+  if (old.smooth || update.smooth) out.smooth = arr(old.smooth ?? old.last).slice(0, cut).concat(arr(update.smooth ?? update.last));
   return out;
 }

@@ -65,11 +65,12 @@ export interface Series {
   run: string;
   key: string;
   width: number;
-  x: number[];
-  last: (number | null)[];
-  min: (number | null)[];
-  max: (number | null)[];
-  smooth?: (number | null)[];
+  // JSON number arrays, or typed arrays decoded from the b64 encoding (NaN: a gap)
+  x: ArrayLike<number>;
+  last: ArrayLike<number | null>;
+  min: ArrayLike<number | null>;
+  max: ArrayLike<number | null>;
+  smooth?: ArrayLike<number | null>;
   exact: boolean;
   points: number;
   cursor: number | null;
