@@ -115,3 +115,18 @@ def test_files_tab_lists_run_files_with_downloads(ui: UI, page: Page) -> None:
     href = links.first.get_attribute("href")
     assert href.startswith("/api/v1/projects/") and "/files/" in href
     assert p.request.get(ui.url + href).ok
+
+
+def test_a_run_keeps_its_workspace_colour_on_its_page(ui: UI, page: Page) -> None:
+    p = page.page
+    p.goto(ui.workspace)
+    swatch = p.locator('[data-testid="runs-table"] [data-run] .swatch').nth(2)
+    swatch.wait_for()
+    name = p.locator('[data-testid="runs-table"] [data-run] .name').nth(2).inner_text()
+    color = swatch.evaluate("e => getComputedStyle(e).borderTopColor")
+    p.locator('[data-testid="runs-table"] [data-run] .name').nth(2).click()
+    p.wait_for_function("() => document.querySelector('[data-testid=run-name]')")
+    assert p.get_by_test_id("run-name").inner_text() == name
+    p.wait_for_function(
+        "c => getComputedStyle(document.querySelector('.header .dot')).backgroundColor === c", arg=color
+    )
