@@ -36,9 +36,6 @@ STEPS = 2000
 # read now: the autouse `isolated` fixture clears TRACKLINE_* variables before each test
 UPDATE_SCREENSHOTS = os.environ.get("TRACKLINE_UPDATE_SCREENSHOTS") == "1"
 
-if not os.path.exists(CHROMIUM):
-    pytest.skip("browser tests need Debian's chromium at /usr/bin/chromium (apt-get install chromium)", allow_module_level=True)
-playwright_sync = pytest.importorskip("playwright.sync_api", reason="browser tests need the playwright package")
 
 
 def _ui_stale() -> bool:
@@ -89,7 +86,7 @@ class UI:
 
 
 @pytest.fixture(scope="session")
-def ui(ui_built: None, tmp_path_factory: pytest.TempPathFactory) -> Iterator[UI]:
+def ui(ui_built: None, browser: Any, tmp_path_factory: pytest.TempPathFactory) -> Iterator[UI]:
     base = tmp_path_factory.mktemp("ui")
     home, work = base / "home", base / "work"
     work.mkdir()
@@ -120,6 +117,10 @@ def ui(ui_built: None, tmp_path_factory: pytest.TempPathFactory) -> Iterator[UI]
 
 @pytest.fixture(scope="session")
 def browser() -> Iterator[Any]:
+    """Debian's Chromium under Playwright; without it the browser tests skip (the rest run)."""
+    if not os.path.exists(CHROMIUM):
+        pytest.skip("browser tests need Debian's chromium at /usr/bin/chromium (apt-get install chromium)")
+    playwright_sync = pytest.importorskip("playwright.sync_api", reason="browser tests need the playwright package")
     with playwright_sync.sync_playwright() as p:
         b = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         yield b
