@@ -22,6 +22,8 @@ def test_running_runs_update_live_with_since_cursors(ui: UI, page: Page, tmp_pat
     try:
         p = page.page
         polls: list[dict] = []
+        run_reads: list[str] = []
+        p.on("request", lambda r: "/runs?" in r.url and run_reads.append(r.url))
         p.on("request", lambda r: r.url.endswith("/series") and r.method == "POST"
              and "since" in (body := json.loads(r.post_data)) and polls.append(body))
         # the run appears in the store once its first batch is indexed
@@ -40,7 +42,14 @@ def test_running_runs_update_live_with_since_cursors(ui: UI, page: Page, tmp_pat
         assert polls, "no live poll with `since` was sent"
         assert all(set(b["since"]) <= set(b["runs"]) for b in polls)
         assert all(isinstance(v, int) for b in polls for v in b["since"].values())
-    finally:
+        # the table re-reads only the running runs; when the run ends, live mode ends with it
+        assert any("filters=" in u and "%24in" in u for u in run_reads), run_reads
         stop.touch()
         writer.wait(timeout=60)
-    assert writer.returncode == 0, writer.stderr.read() if writer.stderr else ""
+        assert writer.returncode == 0, writer.stderr.read() if writer.stderr else ""
+        p.get_by_text("● live").wait_for(state="detached", timeout=20_000)
+        assert p.locator('[data-testid="runs-table"] [data-run]').first.get_by_text("Finished").count() == 1
+    finally:
+        stop.touch()
+        if writer.poll() is None:
+            writer.wait(timeout=60)
