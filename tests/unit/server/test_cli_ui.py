@@ -5,6 +5,7 @@ from __future__ import annotations
 import socket
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import httpx
@@ -102,3 +103,25 @@ def test_a_taken_default_port_moves_to_a_free_one_but_an_explicit_one_fails(tmp_
     finally:
         if holder is not None:
             holder.close()
+
+
+def test_open_hands_the_url_to_the_browser(tmp_path: Path) -> None:
+    opened = tmp_path / "opened.txt"
+    fake = tmp_path / "fake-browser"
+    fake.write_text(f"#!/bin/sh\necho \"$1\" > {opened}\n")
+    fake.chmod(0o755)
+    env = child_env(tmp_path, BROWSER=str(fake))
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "trackline.cli.main", "ui", "--port", "0", "--open"],
+        env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )
+    try:
+        assert proc.stdout is not None
+        url = proc.stdout.readline().split()[2]
+        for _ in range(100):
+            if opened.exists() and opened.read_text().strip():
+                break
+            time.sleep(0.1)
+        assert opened.read_text().strip() == url
+    finally:
+        _stop(proc)
