@@ -315,36 +315,34 @@ class Artifact:
 
     @staticmethod
     def _walk(root: str, prefix: str | None) -> tuple[list[str], list[str]]:
+        """Files under ``root`` (sorted, links followed while they stay inside) and their entry names."""
         paths: list[str] = []
         names: list[str] = []
         seen: set[str] = set()
-        for dirpath, dirnames, filenames in os.walk(root, followlinks=True):
-            real = os.path.realpath(dirpath)
+        base = f"{prefix}/" if prefix else ""
+        stack = [(root, base)]
+        while stack:
+            folder, rel = stack.pop()
+            real = os.path.realpath(folder)
             if real in seen:  # a link back up the tree
-                dirnames[:] = []
                 continue
             seen.add(real)
-            for d in list(dirnames):
-                full = os.path.join(dirpath, d)
-                if os.path.islink(full) and not link_stays_inside(root, full):
+            with os.scandir(folder) as it:
+                entries = sorted(it, key=lambda e: e.name)
+            subdirs = []
+            for e in entries:
+                if e.is_symlink() and not link_stays_inside(root, e.path):
+                    kind = "add its target with its own add_dir" if e.is_dir() else "add the target with add_file"
                     raise UnsafePathError(
-                        f"add_dir: {full} is a symlink to {os.path.realpath(full)}, outside {root}; "
-                        "add its target with its own add_dir, or use add_reference('file://...')"
+                        f"add_dir: {e.path} is a symlink to {os.path.realpath(e.path)}, outside {root}; "
+                        f"{kind}, or use add_reference('file://...')"
                     )
-            dirnames.sort()
-            for fn in sorted(filenames):
-                full = os.path.join(dirpath, fn)
-                if os.path.islink(full) and not link_stays_inside(root, full):
-                    raise UnsafePathError(
-                        f"add_dir: {full} is a symlink to {os.path.realpath(full)}, outside {root}; "
-                        "add the target with add_file, or use add_reference('file://...')"
-                    )
-                if not os.path.isfile(full):
-                    continue  # sockets, fifos, dangling links
-                rel = os.path.relpath(full, root).replace(os.sep, "/")
-                entry_name = f"{prefix}/{rel}" if prefix else rel
-                names.append(safe_relpath(entry_name, "entry name"))
-                paths.append(full)
+                if e.is_dir():
+                    subdirs.append((e.path, f"{rel}{e.name}/"))
+                elif e.is_file():  # not sockets, fifos or dangling links
+                    names.append(safe_relpath(rel + e.name, "entry name"))
+                    paths.append(e.path)
+            stack.extend(reversed(subdirs))
         return paths, names
 
     @contextlib.contextmanager

@@ -21,8 +21,9 @@ if TYPE_CHECKING:
     from trackline.settings import Settings
     from trackline.storage.sql.store import SQLStore
 
-_clients: dict[tuple[str, str], ArtifactClient] = {}
+_clients: dict[tuple[str, str], ArtifactClient] = {}  # most recently used last
 _lock = threading.Lock()
+MAX_OPEN_CLIENTS = 8  # a process that touches many stores (tests, notebooks) keeps few open
 
 
 class ArtifactClient:
@@ -39,11 +40,15 @@ class ArtifactClient:
         """The shared client of the store these settings name (opened once per process)."""
         key = (settings.store_url, settings.blob_url)
         with _lock:
-            client = _clients.get(key)
+            client = _clients.pop(key, None)
             if client is None:
                 from trackline.storage import open_store
 
-                client = _clients[key] = cls(open_store(*key), settings)
+                client = cls(open_store(*key), settings)
+            _clients[key] = client
+            while len(_clients) > MAX_OPEN_CLIENTS:
+                oldest = next(iter(_clients))
+                _clients.pop(oldest).store.close()
             return client
 
     @classmethod

@@ -170,7 +170,16 @@ def stage_files(
         if policy == "immutable":
             info = hash_file(p)
             local = p
+        elif started - st.st_mtime_ns / 1e9 > _RACY_SECONDS:
+            # Settled file: hash (read only); write only content the store lacks, copied
+            # in the kernel, and only if the file did not change after it was hashed.
+            info = hash_file(p)
+            stored = store.put_known(p, info, st)
+            if stored is None:
+                info = store.put_file(p)
+            local = store.path(info.sha256)
         else:
+            # Just written (it may still be changing): copy and hash the same bytes in one pass.
             info = store.put_file(p)
             local = store.path(info.sha256)
         after = os.stat(p)
@@ -179,11 +188,29 @@ def stage_files(
                 fresh.append((p, st, info))
         return Staged(info.md5_b64, info.sha256, info.size, local)
 
-    if len(paths) <= 1 or threads <= 1:
-        out = [one(i) for i in range(len(paths))]
+    out: list[Staged | None] = [None] * len(paths)
+    misses: list[int] = []
+    for i, (md5, sha) in known.items():  # known and stored: no thread, no copy
+        if policy == "immutable":
+            out[i] = Staged(md5, sha, stats[i].st_size, paths[i])
+        elif store.touch(sha):  # it exists (and now counts as just written, for gc)
+            out[i] = Staged(md5, sha, stats[i].st_size, store.path(sha))
+    misses = [i for i in range(len(paths)) if out[i] is None]
+    if len(misses) <= 1 or threads <= 1:
+        for i in misses:
+            out[i] = one(i)
     else:
-        with ThreadPoolExecutor(max_workers=min(threads, len(paths))) as ex:
-            out = list(ex.map(one, range(len(paths))))
+        # A few chunks per thread: a future per file costs more than a small file's hash.
+        n_chunks = min(len(misses), threads * 4)
+        chunks = [misses[k::n_chunks] for k in range(n_chunks)]
+
+        def run_chunk(chunk: list[int]) -> list[tuple[int, Staged]]:
+            return [(i, one(i)) for i in chunk]
+
+        with ThreadPoolExecutor(max_workers=min(threads, n_chunks)) as ex:
+            for done in ex.map(run_chunk, chunks):
+                for i, staged in done:
+                    out[i] = staged
     if cache is not None and fresh:
         cache.store(fresh, started)
-    return out
+    return [s for s in out if s is not None]

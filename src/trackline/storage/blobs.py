@@ -19,6 +19,8 @@ import base64
 import hashlib
 import io
 import os
+import re
+import shutil
 import tempfile
 import threading
 import time
@@ -64,8 +66,11 @@ class BlobStore(Protocol):
     def iter_blobs(self) -> Iterator[BlobStat]: ...
 
 
+_SHA256 = re.compile(r"[0-9a-f]{64}")
+
+
 def _check_digest(sha256: str) -> str:
-    if len(sha256) != 64 or any(c not in "0123456789abcdef" for c in sha256):
+    if not isinstance(sha256, str) or not _SHA256.fullmatch(sha256):
         raise ValueError(f"not a sha256 hex digest: {sha256!r}")
     return sha256
 
@@ -133,12 +138,13 @@ class LocalBlobStore:
         os.replace(tmp, dest)
         return info
 
-    def touch(self, sha256: str) -> None:
-        """Mark a blob as just written (gc's grace period counts from here)."""
+    def touch(self, sha256: str) -> bool:
+        """Mark a blob as just written (gc's grace period counts from here); False if it is not there."""
         try:
             os.utime(self.path(sha256))
+            return True
         except OSError:
-            pass
+            return False
 
     def put_file(self, path: str | os.PathLike[str]) -> BlobInfo:
         """Hash and copy in one pass (the file is read once)."""
@@ -146,6 +152,30 @@ class LocalBlobStore:
         try:
             with open(path, "rb", buffering=0) as src, os.fdopen(fd, "wb") as dst:
                 info = copy_hashing(src, dst)
+            return self._place(tmp, info)
+        except BaseException:
+            if os.path.exists(tmp):
+                os.remove(tmp)
+            raise
+
+    def put_known(self, path: str | os.PathLike[str], info: BlobInfo, expect: os.stat_result) -> BlobInfo | None:
+        """Store a file already hashed (as ``info``, when its stat was ``expect``), copied in the kernel.
+
+        Returns None (and stores nothing) if the file changed since it was hashed; the
+        caller then falls back to :meth:`put_file`, which hashes what it copies.
+        """
+        if self.exists(info.sha256):
+            self.touch(info.sha256)
+            return info
+        fd, tmp = tempfile.mkstemp(dir=self.root, prefix=_INCOMING)
+        os.close(fd)
+        try:
+            shutil.copyfile(path, tmp)  # sendfile / copy_file_range: no copy through Python
+            st = os.stat(path)
+            same = (st.st_size, st.st_mtime_ns, st.st_ino) == (expect.st_size, expect.st_mtime_ns, expect.st_ino)
+            if not same or os.path.getsize(tmp) != info.size:
+                os.remove(tmp)
+                return None
             return self._place(tmp, info)
         except BaseException:
             if os.path.exists(tmp):

@@ -20,6 +20,8 @@ import tempfile
 from typing import BinaryIO
 
 _DRIVE = re.compile(r"^[A-Za-z]:")
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+_BAD_SEGMENT = re.compile(r"(^|/)(\.{1,2})?(/|$)")  # "", "." or ".." as a segment
 MAX_PATH_BYTES = 4096
 
 
@@ -34,9 +36,9 @@ def safe_relpath(name: str, what: str = "path") -> str:
     """
     if not isinstance(name, str) or not name:
         raise UnsafePathError(f"invalid {what} {name!r}: give a non-empty relative path such as 'dir/file.txt'")
-    if "\x00" in name:
-        raise UnsafePathError(f"invalid {what} {name!r}: it contains a NUL character")
-    if any(ord(c) < 32 or ord(c) == 127 for c in name):
+    if _CONTROL.search(name):
+        if "\x00" in name:
+            raise UnsafePathError(f"invalid {what} {name!r}: it contains a NUL character")
         raise UnsafePathError(f"invalid {what} {name!r}: it contains a control character")
     if "\\" in name:
         raise UnsafePathError(f"invalid {what} {name!r}: use '/' as the separator, not '\\'")
@@ -44,8 +46,7 @@ def safe_relpath(name: str, what: str = "path") -> str:
         raise UnsafePathError(f"invalid {what} {name!r}: it must be relative (no leading '/' or drive letter)")
     if len(name.encode("utf-8", "surrogatepass")) > MAX_PATH_BYTES:
         raise UnsafePathError(f"invalid {what}: longer than {MAX_PATH_BYTES} bytes")
-    parts = name.split("/")
-    if any(p in ("", ".", "..") for p in parts):
+    if _BAD_SEGMENT.search(name):
         raise UnsafePathError(
             f"invalid {what} {name!r}: empty, '.' and '..' segments are not allowed; "
             "give a normalised relative path"
