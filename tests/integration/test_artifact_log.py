@@ -301,3 +301,56 @@ def test_log_artifact_survives_sigkill(tmp_path: Path, mode: str) -> None:
     out = art.download(str(tmp_path / "out"))
     assert (Path(out) / "b" / "c.txt").read_text() == "c"
     assert art.file_count == 2
+
+
+def test_the_store_keeps_what_the_files_hold_when_synced(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    keep = tmp_path / "keep.txt"
+    keep.write_text("as logged")
+    gone = tmp_path / "gone.txt"
+    gone.write_text("deleted before sync")
+    run = trackline.init(project="late", mode="offline")
+    art = trackline.Artifact("late", "dataset")
+    art.add_file(str(keep), policy="immutable")
+    art.add_file(str(gone), policy="immutable")
+    run.log_artifact(art)
+    run.finish()
+    keep.write_text("edited after log_artifact, before sync")
+    gone.unlink()
+    store = open_store(run.settings.store_url)
+    with caplog.at_level("WARNING", logger="trackline.store"):
+        sync_log(run.settings.sync_file, store)
+    assert any("changed after it was added" in r.message for r in caplog.records)
+    assert any("dropped" in r.message for r in caplog.records)
+    got = ArtifactClient(store).artifact("late:v0", run.entity, "late")
+    assert sorted(got.manifest.entries) == ["keep.txt"]
+    out = Path(got.download(str(tmp_path / "o")))
+    assert (out / "keep.txt").read_text() == "edited after log_artifact, before sync"
+    got.verify(str(out))  # the stored digest is the content's
+    from trackline.artifacts.manifest import artifact_digest
+
+    assert got.digest == artifact_digest(got.manifest.entries)
+
+
+def test_a_type_clash_found_at_sync_is_refused_and_reported(tmp_path: Path) -> None:
+    f = tmp_path / "x.txt"
+    f.write_text("x")
+    online = trackline.init(project="clash", reinit="create_new")
+    online.log_artifact(str(f), name="thing", type="dataset").wait()
+    online.finish()
+    offline = trackline.init(project="clash", mode="offline", reinit="create_new")
+    pending = offline.log_artifact(str(f), name="thing", type="model")  # offline: not checked yet
+    offline.finish()
+    store = open_store(offline.settings.store_url)
+    sync_log(offline.settings.sync_file, store)
+    client = ArtifactClient(store)
+    row, error = client.db.by_client_id(pending._pending.client_id)  # type: ignore[union-attr]
+    assert row is None and error is not None and "already exists with type 'dataset'" in error
+    assert client.artifact("thing:latest", offline.entity, "clash").type == "dataset"
+
+
+def test_log_a_uri(tmp_path: Path) -> None:
+    (tmp_path / "ref.txt").write_text("r")
+    run = trackline.init(project="arts")
+    art = run.log_artifact(f"file://{tmp_path}/ref.txt", name="by-uri").wait()
+    assert art.manifest.get("ref.txt").ref == f"file://{tmp_path}/ref.txt"  # type: ignore[union-attr]
+    run.finish()
