@@ -28,6 +28,42 @@ def _is_api(request: Request) -> bool:
     return request.url.path.startswith("/api/")
 
 
+# The app's own pages: scripts and styles only from this origin (uPlot and Svelte set inline
+# styles), media and blobs from here; nothing may frame the app. Logged HTML media get a
+# stricter policy of their own (server/media.py) and run sandboxed in an iframe.
+CONTENT_SECURITY_POLICY = (
+    "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; "
+    "img-src 'self' data: blob:; media-src 'self' blob:; connect-src 'self'; "
+    "frame-src 'self'; object-src 'none'; base-uri 'self'; form-action 'self'; "
+    "frame-ancestors 'self'"
+)
+
+
+class SecurityHeaders:
+    """Adds the CSP (and friends) to every response that does not set its own."""
+
+    def __init__(self, app: Any) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+
+        async def send_with_headers(message: Any) -> None:
+            if message["type"] == "http.response.start":
+                headers = list(message.get("headers", []))
+                names = {k.lower() for k, _ in headers}
+                if b"content-security-policy" not in names:
+                    headers.append((b"content-security-policy", CONTENT_SECURITY_POLICY.encode()))
+                if b"x-content-type-options" not in names:
+                    headers.append((b"x-content-type-options", b"nosniff"))
+                message = {**message, "headers": headers}
+            await send(message)
+
+        await self.app(scope, receive, send_with_headers)
+
+
 async def _api_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, ApiError)
     return JSON(error_body(exc.status, exc.message, exc.code), status_code=exc.status)
@@ -73,7 +109,7 @@ def create_app(
     def page(request: Request) -> Response:
         return ui.response(request)
 
-    middleware: list[Middleware] = []
+    middleware: list[Middleware] = [Middleware(SecurityHeaders)]
     if allowed_hosts is not None:
         middleware.append(Middleware(TrustedHostMiddleware, allowed_hosts=list(allowed_hosts)))
     handlers: dict[Any, Any] = {

@@ -97,6 +97,15 @@ _SCHEMAS: dict[str, Any] = {
 
 
 def spec() -> dict[str, Any]:
+    """The OpenAPI document: the core API and the media routes (server/media.py)."""
+    from trackline.server import media
+
+    doc = _core_spec()
+    doc["paths"].update(media.OPENAPI_PATHS)
+    return doc
+
+
+def _core_spec() -> dict[str, Any]:
     runs_params = [
         ENTITY, PROJECT,
         _q("filters", {"type": "string"}, 'MongoDB-style JSON, as wandb.Api().runs(filters=...): {"config.lr": {"$gt": 0.01}}, {"state": "running"}, {"tags": {"$in": ["a"]}}'),

@@ -10,7 +10,7 @@ import pytest
 from starlette.routing import Mount, Route
 
 from tests.unit.server.conftest import Client, assert_error, run_async
-from trackline.server import api, create_app
+from trackline.server import api, create_app, media
 from trackline.server.openapi import spec
 from trackline.storage import open_store
 
@@ -86,7 +86,7 @@ def test_allowed_hosts_refuse_other_host_headers(empty_store, tmp_path: Path) ->
 
 def _route_paths() -> set[tuple[str, str]]:
     out = set()
-    for r in api.routes:
+    for r in [*api.routes, *media.routes]:
         assert isinstance(r, (Route, Mount))
         path = "/api/v1" + re.sub(r"\{(\w+):path\}", r"{\1}", r.path)
         for m in (r.methods or set()) - {"HEAD"}:
@@ -103,3 +103,13 @@ def test_every_route_is_in_the_openapi_spec_and_nothing_else() -> None:
             declared = {p["name"] for p in op.get("parameters", []) if p["in"] == "path"}
             assert declared == params, path
             assert op["summary"] and "200" in op["responses"]
+
+
+def test_pages_and_api_carry_a_content_security_policy(empty_store, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    (tmp_path / "index.html").write_text("<!doctype html><title>t</title>")
+    client = Client(create_app(empty_store, static_dir=tmp_path))
+    for url in ("/", "/api/v1/health"):
+        r = client.get(url)
+        csp = r.headers["content-security-policy"]
+        assert "script-src 'self'" in csp and "object-src 'none'" in csp and "frame-ancestors 'self'" in csp
+        assert r.headers["x-content-type-options"] == "nosniff"
