@@ -120,3 +120,32 @@ def test_registry(seeded: dict[str, Any]) -> None:
     assert [(m["project"], m["name"], m["is_portfolio"]) for m in models] == [("model-registry", "shop-model", True)]
     [v] = models[0]["versions"]
     assert v["is_link"] and v["source"]["name"] == "m" and sorted(v["aliases"]) == ["latest", "prod"]
+
+
+def test_a_runs_artifacts(seeded: dict[str, Any]) -> None:
+    app = seeded["app"]
+    runs = trackline.Api({"project": "shop"}).runs("shop")
+    by_name = {r.name: r.id for r in runs}
+    base = f"/api/v1/projects/{seeded['entity']}/shop/runs"
+    train = get(app, f"{base}/{by_name['train']}/artifacts").json()
+    assert [v["name"] for v in train["logged"]] == ["weights:v0"]
+    assert [v["name"] for v in train["used"]] == ["items:v0"]
+    prep = get(app, f"{base}/{by_name['prep']}/artifacts").json()
+    assert sorted(v["name"] for v in prep["logged"]) == ["items:v0", "m:v0"] and prep["used"] == []
+    assert get(app, f"{base}/nope/artifacts").status_code == 404
+
+
+def test_every_artifact_route_is_documented() -> None:
+    import re
+
+    from trackline.server import artifacts
+
+    routes = {("/api/v1" + re.sub(r"\{(\w+):path\}", r"{\1}", r.path), m.lower())
+              for r in artifacts.routes for m in (r.methods or set()) - {"HEAD"}}
+    documented = {(p, m) for p, ops in artifacts.OPENAPI_PATHS.items() for m in ops}
+    assert documented == routes
+    for path, ops in artifacts.OPENAPI_PATHS.items():
+        for op in ops.values():
+            declared = {p["name"] for p in op.get("parameters", []) if p["in"] == "path"}
+            assert declared == set(re.findall(r"\{(\w+)\}", path)), path
+            assert op["summary"] and "200" in op["responses"]

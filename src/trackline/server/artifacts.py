@@ -9,6 +9,7 @@
 * ``GET .../{version}/files/{path}``: a stored file (``?download=1``: as an attachment);
   ``?preview=1`` answers ``{kind, text, truncated}`` for text files.
 * ``GET .../{version}/lineage[?depth=N]``: runs and artifacts around the version.
+* ``GET /projects/{e}/{p}/runs/{id}/artifacts``: the versions a run logged and used.
 * ``GET /registry``: registered models (portfolios in ``model-registry`` and
   ``wandb-registry-*`` projects) with their linked versions and aliases.
 
@@ -297,6 +298,20 @@ def get_lineage(request: Request) -> Response:
                  "edges": [{"from": a, "to": b, "kind": k} for a, b, k in kept]})
 
 
+def run_artifacts(request: Request) -> Response:
+    """The versions a run logged and used (W&B: ``run.logged_artifacts()`` / ``used_artifacts()``)."""
+    from trackline.storage.base import RunKey
+
+    p = request.path_params
+    store = _store(request)
+    row = store.get_run(RunKey(p["entity"], p["project"], p["run_id"]))
+    if row is None:
+        raise not_found(f"run {p['entity']}/{p['project']}/{p['run_id']}")
+    db = _db(request)
+    return JSON({d: [_version_json(store, v) for v in db.run_artifacts(int(row["pk"]), direction)]
+                 for d, direction in (("logged", "output"), ("used", "input"))})
+
+
 def registry(request: Request) -> Response:
     from sqlalchemy import or_, select
 
@@ -331,5 +346,61 @@ routes = [
     Route(_V + "/manifest", get_manifest),
     Route(_V + "/files/{path:path}", get_file),
     Route(_V + "/lineage", get_lineage),
+    Route("/projects/{entity}/{project}/runs/{run_id}/artifacts", run_artifacts),
     Route("/registry", registry),
 ]
+
+
+def _param(name: str, where: str = "path", desc: str = "", required: bool = True, kind: str = "string") -> dict[str, Any]:
+    return {"name": name, "in": where, "required": required, "description": desc, "schema": {"type": kind}}
+
+
+def _ok(desc: str) -> dict[str, Any]:
+    return {"200": {"description": desc}, "404": {"description": "no such project, artifact, version or file"}}
+
+
+_COLL = [_param("entity"), _param("project"), _param("name", desc="the collection (artifact name)")]
+_VER = [*_COLL, _param("version", desc="vN or an alias (latest, best, ...)")]
+OPENAPI_PATHS: dict[str, Any] = {
+    "/api/v1" + _A: {"get": {
+        "summary": "A project's artifact collections and types",
+        "parameters": [_param("entity"), _param("project"),
+                       _param("type", "query", "only collections of this type", False)],
+        "responses": _ok("{collections: [{name, type, is_portfolio, version_count, aliases, ...}], types}"),
+    }},
+    "/api/v1" + _A + "/{name}": {"get": {
+        "summary": "A collection and its versions, newest first",
+        "parameters": _COLL, "responses": _ok("{collection, versions: [{version, aliases, size, logged_by, ...}]}"),
+    }},
+    "/api/v1" + _V: {"get": {
+        "summary": "One version: metadata, aliases, lineage, links and a page of its files",
+        "parameters": [*_VER, _param("offset", "query", "first file of the page", False, "integer"),
+                       _param("limit", "query", f"files in the page (1..{MAX_FILES_PAGE})", False, "integer")],
+        "responses": _ok("{name, version, digest, size, metadata, logged_by, used_by, links, files, files_total}"),
+    }},
+    "/api/v1" + _V + "/manifest": {"get": {
+        "summary": "The version's W&B manifest (wandb_manifest.json, version 1)",
+        "parameters": _VER, "responses": _ok("{version: 1, storagePolicy, storagePolicyConfig, contents}"),
+    }},
+    "/api/v1" + _V + "/files/{path}": {"get": {
+        "summary": "One stored file of the version (exact entry name; references are never fetched)",
+        "parameters": [*_VER, _param("path", desc="the entry name"),
+                       _param("download", "query", "1: as an attachment", False),
+                       _param("preview", "query", "1: {kind, text, truncated} instead of the bytes", False)],
+        "responses": _ok("the file"),
+    }},
+    "/api/v1" + _V + "/lineage": {"get": {
+        "summary": "Runs and artifacts around the version (producers left, consumers right)",
+        "parameters": [*_VER, _param("depth", "query", "hops (1..6, default 2)", False, "integer")],
+        "responses": _ok("{focus, nodes: [{id, kind, label, ...}], edges: [{from, to, kind}]}"),
+    }},
+    "/api/v1/projects/{entity}/{project}/runs/{run_id}/artifacts": {"get": {
+        "summary": "The artifact versions a run logged and used",
+        "parameters": [_param("entity"), _param("project"), _param("run_id")],
+        "responses": _ok("{logged: [...], used: [...]}"),
+    }},
+    "/api/v1/registry": {"get": {
+        "summary": "Registered models: portfolios in model-registry and wandb-registry-* projects",
+        "responses": _ok("{models: [{name, entity, project, versions: [{version, aliases, source}]}]}"),
+    }},
+}
