@@ -354,3 +354,34 @@ def test_log_a_uri(tmp_path: Path) -> None:
     art = run.log_artifact(f"file://{tmp_path}/ref.txt", name="by-uri").wait()
     assert art.manifest.get("ref.txt").ref == f"file://{tmp_path}/ref.txt"  # type: ignore[union-attr]
     run.finish()
+
+
+def test_save_without_a_run_and_logged_properties(tmp_path: Path) -> None:
+    draft = trackline.Artifact("standalone", "dataset", metadata={"k": 1})
+    with draft.new_file("a.txt") as f:
+        f.write("a")
+    assert trackline.run is None
+    draft.save(project="solo")  # W&B: a short run with job_type "auto" logs it
+    assert draft.version == "v0" and draft.project == "solo"
+    runner = draft.logged_by()
+    assert runner.job_type == "auto" and runner.state == "finished"
+    assert draft.url.endswith(f"/{draft.entity}/solo/artifacts/dataset/standalone/v0")
+    assert draft.commit_hash == draft.digest[:12] and draft.file_count == 1 and draft.size == 1
+    assert draft.created_at.endswith("Z") and draft.history_step == 0
+    assert draft.json_encode() == {"_type": "artifactVersion", "_version": "v0", "id": draft.id,
+                                   "version": "v0", "sequenceName": "standalone", "usedAs": None}
+    with pytest.warns(DeprecationWarning):
+        assert draft.get_path("a.txt").size == 1
+    [f] = draft.files()
+    target = f.download(str(tmp_path / "one"))
+    assert Path(target).read_text() == "a"
+    with pytest.raises(ValueError, match="already exists"):
+        f.download(str(tmp_path / "one"))
+
+    run = trackline.init(project="solo")
+    second = draft.new_draft()
+    with second.new_file("b.txt") as fh:
+        fh.write("b")
+    second.save()  # through the active run
+    assert second.version == "v1" and second.logged_by().id == run.id
+    run.finish()
