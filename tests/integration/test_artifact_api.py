@@ -90,3 +90,37 @@ def test_a_runs_artifacts(world: dict[str, str]) -> None:
     assert v0.logged_by().id == world["producer"]
     with pytest.raises(ValueError, match="logged Artifact"):
         consumer.log_artifact(trackline.Artifact("draft", "dataset"))
+
+
+def test_delete_a_run_with_the_artifacts_it_logged(isolated: Path) -> None:
+    from trackline.artifacts import gc
+    from trackline.storage import open_store
+
+    other = trackline.init(project="del", reinit="create_new")
+    theirs = log(other, "theirs", "dataset", "made elsewhere")
+    other.finish()
+    maker = trackline.init(project="del", reinit="create_new")
+    mine = log(maker, "mine", "dataset", "made here", aliases=["best"])
+    maker.link_artifact(mine, "portfolio")
+    maker.use_artifact("theirs:latest")
+    assert log(maker, "theirs", "dataset", "made elsewhere").id == theirs.id  # unchanged: the other run's version
+    maker.finish()
+    user = trackline.init(project="del", reinit="create_new")
+    user.use_artifact("mine:best")
+    user.finish()
+    keeper = trackline.init(project="del", reinit="create_new")
+    log(keeper, "kept", "dataset", "stays")
+    keeper.finish()
+    api = trackline.Api({"project": "del"})
+    api.run(f"del/{keeper.id}").delete()  # without delete_artifacts its versions stay
+    assert api.artifact("kept:v0").logged_by() is None
+
+    api.run(f"del/{maker.id}").delete(delete_artifacts=True)
+    assert not api.artifact_exists("mine:v0") and not api.artifact_exists("mine:best")
+    assert not api.artifact_exists("portfolio:v0")  # its links go with it
+    assert api.artifact("theirs:v0").logged_by().id == other.id  # used and re-logged, not made: kept
+    assert api.run(f"del/{user.id}").used_artifacts() == []
+    store = open_store(other.settings.store_url)
+    report = gc.collect_garbage(store, grace_seconds=0)
+    assert mine.manifest.get("f.txt").sha256 in report.deleted  # type: ignore[union-attr]
+    assert store.blobs is not None and store.blobs.exists(theirs.manifest.get("f.txt").sha256)  # type: ignore[union-attr]

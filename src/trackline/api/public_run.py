@@ -362,10 +362,11 @@ class Run:
     def delete(self, delete_artifacts: bool = False, *, force: bool = False) -> None:
         """Delete the run from the store: its rows, history and files.
 
-        The record log in the run's folder stays, so ``trackline sync`` could add the run
-        back. ``delete_artifacts`` is accepted for W&B compatibility; runs do not own
-        artifacts yet. A run still running is refused unless ``force=True`` (its writer
-        would go on writing to a run that no longer exists).
+        ``delete_artifacts=True`` (W&B's meaning) also deletes the artifact versions the
+        run logged, with their aliases and links; versions it only used stay. Their blobs
+        are freed by ``trackline gc``. The record log in the run's folder stays, so
+        ``trackline sync`` could add the run back. A run still running is refused unless
+        ``force=True`` (its writer would go on writing to a run that no longer exists).
         """
         if self.state in ("running", "preempting") and not force:
             raise ValueError(

@@ -161,6 +161,11 @@ class StoreReader:
 
     def delete_run(self, run: dict[str, Any], delete_artifacts: bool = False) -> None:
         source = self.files(run)
+        if delete_artifacts:
+            from trackline.storage.sql.artifacts import ArtifactDB
+
+            # First: deleting the run forgets who logged each version (run_pk SET NULL).
+            ArtifactDB(self.store.engine, self.store.project_id).delete_logged_by(run["pk"])
         self.store.delete_run(run["pk"])
         source.delete_all()
 

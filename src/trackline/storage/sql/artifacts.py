@@ -422,6 +422,15 @@ def delete_version(conn: Connection, vid: int, delete_aliases: bool, now: float)
     return blobs
 
 
+def delete_versions(conn: Connection, vids: Iterable[int], delete_aliases: bool, now: float) -> list[tuple[str, int]]:
+    """Delete versions; returns the ``(sha256, size)`` of blobs nothing references any more."""
+    freed: list[tuple[str, int]] = []
+    for vid in vids:
+        freed += delete_version(conn, vid, delete_aliases, now)
+    still = referenced_sha256(conn, [d for d, _ in freed])
+    return [(d, s) for d, s in dict(freed).items() if d not in still]
+
+
 def referenced_sha256(conn: Connection, among: Iterable[str] | None = None) -> set[str]:
     """Blob digests referenced by any artifact entry or run file (optionally only ``among``)."""
     e, f = t.artifact_entries.c, t.run_files.c
@@ -565,14 +574,24 @@ class ArtifactDB:
         now = time.time()
 
         def tx(conn: Connection) -> list[tuple[str, int]]:
-            freed: list[tuple[str, int]] = []
-            for vid in vids:
-                freed += delete_version(conn, vid, delete_aliases, now)
-            still = referenced_sha256(conn, [d for d, _ in freed])
-            return [(d, s) for d, s in dict(freed).items() if d not in still]
+            return delete_versions(conn, vids, delete_aliases, now)
 
         gone = write_transaction(self.engine, tx)
         return DeleteResult(len(vids), sum(s for _, s in gone))
+
+    def delete_logged_by(self, run_pk: int) -> DeleteResult:
+        """Delete the versions a run logged (it made them; not ones it only used or re-logged
+        unchanged), with their aliases and links, in one transaction."""
+        v = t.artifact_versions.c
+        now = time.time()
+
+        def tx(conn: Connection) -> tuple[int, list[tuple[str, int]]]:
+            vids = [int(x) for (x,) in conn.execute(select(v.id).where(and_(
+                v.run_pk == run_pk, v.state != DELETED, v.source_version_id.is_(None))))]
+            return len(vids), delete_versions(conn, vids, True, now)
+
+        count, gone = write_transaction(self.engine, tx)
+        return DeleteResult(count, sum(s for _, s in gone))
 
     def link(self, vid: int, entity: str, project: str, collection: str, aliases: list[str]) -> int:
         now = time.time()
