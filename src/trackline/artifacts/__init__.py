@@ -5,7 +5,8 @@
 store), ``references.py`` (file/http/s3 references), ``download.py`` + ``cache.py``
 (downloads), ``client.py`` (the store side), ``run_artifacts.py`` (the Run's methods),
 ``run_files.py`` (``save``/``restore``), ``code.py`` (``log_code``/``save_code``),
-``gc.py`` (garbage collection and retention).
+``gc.py`` (garbage collection and retention), ``run_tables.py`` (tables logged with
+``run.log`` as ``run_table`` artifacts).
 """
 
 from __future__ import annotations

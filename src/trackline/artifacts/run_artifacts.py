@@ -87,6 +87,7 @@ def log(
     *,
     mode: str = "log",
     distributed_id: str | None = None,
+    check_type: bool = True,
 ) -> Artifact:
     run._check_open({"log": "log_artifact", "upsert": "upsert_artifact"}.get(mode, "finish_artifact"))
     art = coerce(run, artifact_or_path, name, type)
@@ -99,7 +100,7 @@ def log(
     alias_list += [a for a in art._aliases if a != "latest" and a not in alias_list]
     tag_list = naming.validate_tags(tags)
     tag_list += [t for t in art._tags if t not in tag_list]
-    if not run.offline:
+    if check_type and not run.offline:  # the store refuses a clash too; this says so at once
         found = _client(run).db.collections(run.entity, run.project, name=art._name)
         if found and found[0]["type"] != art.type:
             raise ValueError(

@@ -16,6 +16,7 @@ import tempfile
 from typing import TYPE_CHECKING, Any
 
 from trackline.data_types.base import Media, WBValue, full_typename
+from trackline.data_types.table import Table
 from trackline.sdk import values
 
 if TYPE_CHECKING:
@@ -32,6 +33,7 @@ class Binder:
         self.root: str = run.dir
         self.pending: list[str] = []
         self._seen: set[str] = set()
+        self.tables: list[tuple[str, Table]] = []  # written anew at a log() step: run_table artifacts
 
     def write(self, rel: str, media: Media) -> None:
         if rel in self._seen:
@@ -63,6 +65,14 @@ class Binder:
             self.run._add_files(self.pending, "now")
             self.pending = []
 
+    def table(self, key: str, table: Table, step: int | str) -> dict[str, Any]:
+        """Bind a Table; one written anew at a ``log()`` step is also kept for its artifact (W&B)."""
+        fresh = table._logged is None and table.log_mode != "INCREMENTAL" and not isinstance(step, str)
+        out = table._bind_json(self, key, step)
+        if fresh:
+            self.tables.append((key, table))
+        return out
+
 
 def _media_list(value: Any) -> type[Media] | None:
     if not isinstance(value, (list, tuple)) or not value:
@@ -93,6 +103,8 @@ def _figure_kind(value: Any) -> str | None:
 
 def convert(binder: Binder, key: str, value: Any, step: int | str, depth: int = 0) -> Any:
     """``value`` with every data type in it replaced by its JSON reference (files written)."""
+    if isinstance(value, Table):
+        return binder.table(key, value, step)
     if isinstance(value, WBValue):
         return value._bind_json(binder, key, step)
     if isinstance(value, dict):
@@ -114,9 +126,7 @@ def convert(binder: Binder, key: str, value: Any, step: int | str, depth: int = 
             return [convert(binder, key, v, step, depth + 1) for v in value]
         return value
     if _is_dataframe(value):
-        from trackline.data_types.table import Table
-
-        return Table(dataframe=value)._bind_json(binder, key, step)
+        return binder.table(key, Table(dataframe=value), step)
     kind = _figure_kind(value)
     if kind == "plotly":
         from trackline.data_types.plotly import Plotly
@@ -134,7 +144,7 @@ def _chart(run: Run, binder: Binder, key: str, chart: Any, step: int | str, row:
     from trackline.records import kinds
 
     table_key = chart.table_key(key)
-    row[table_key] = chart.table._bind_json(binder, table_key, step)
+    row[table_key] = binder.table(table_key, chart.table, step)
     internal = dict(run._config._items.get("_wandb") or {})
     visualize = dict(internal.get("visualize") or {})
     visualize[key] = chart.config_value(table_key)
@@ -158,6 +168,10 @@ def prepare_row(run: Run, data: dict[str, Any], step: int) -> dict[str, Any]:
         except Exception as exc:  # one bad value never stops training (DESIGN invariant 4)
             run._warn_key(key, f"Dropped the value of key {key!r} ({type(value).__name__}): {_reason(exc)}")
     binder.flush()
+    if binder.tables:  # after the files record, before the history row
+        from trackline.artifacts.run_tables import log_tables
+
+        log_tables(run, binder.tables)
     return values.clean(out, run._encode, run._warn_key)
 
 
