@@ -151,3 +151,26 @@ def test_model_registry(art_ui: ArtUI, page: Page) -> None:
     p.get_by_test_id("version-overview").wait_for()
     assert "pet-model:v0" in p.get_by_test_id("version-name").inner_text()
     assert Path(p.url).name.startswith("v0")
+
+
+def test_run_page_artifacts_tab(art_ui: ArtUI, page: Page) -> None:
+    p: Any = page.page
+    version = httpx.get(f"{art_ui.url}/api/v1/projects/{art_ui.entity}/pets/artifacts/pets-data/v0", timeout=30).json()
+    train = version["used_by"][0]["run_id"]
+    p.goto(art_ui.page_url(f"runs/{train}"))
+    p.get_by_role("tab", name="Artifacts").click()
+    used = p.get_by_test_id("run-artifacts-used")
+    used.wait_for()
+    assert "?tab=artifacts" in p.url
+    row = used.locator('[data-artifact="pets-data:v0"]')
+    assert "dataset" in row.inner_text() and "raw" in row.inner_text() and "latest" in row.inner_text()
+    logged = p.get_by_test_id("run-artifacts-logged")
+    assert logged.locator('[data-artifact="pet-model:v0"]').count() == 1
+    assert used.locator("[data-artifact]").count() == 1 and logged.locator("[data-artifact]").count() == 1
+    page.shot("run-artifacts")
+    row.locator("a").click()
+    p.get_by_test_id("version-overview").wait_for()
+    assert p.url.endswith("/pets/artifacts/dataset/pets-data/v0")
+    p.goto(art_ui.page_url(f"runs/{version['logged_by']['run_id']}?tab=artifacts"))
+    p.get_by_test_id("run-artifacts-logged").locator('[data-artifact="pets-data:v0"]').wait_for()
+    assert "used no artifacts" in p.get_by_test_id("run-artifacts-used").inner_text()

@@ -45,6 +45,8 @@ export const artifactsApi = {
   preview: (e: string, p: string, name: string, version: string, path: string) =>
     get<Preview>(versionBase(e, p, name, version) + '/files/' + path.split('/').map(enc).join('/') + '?preview=1'),
   registry: () => get<{ models: RegisteredModel[] }>('/registry'),
+  runArtifacts: (e: string, p: string, runId: string) =>
+    get<{ logged: Version[]; used: Version[] }>(`/projects/${enc(e)}/${enc(p)}/runs/${enc(runId)}/artifacts`),
   fileUrl: (e: string, p: string, name: string, version: string, path: string, download = false) =>
     '/api/v1' + versionBase(e, p, name, version) + '/files/' + path.split('/').map(enc).join('/') +
     (download ? '?download=1' : ''),
