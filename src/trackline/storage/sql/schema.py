@@ -116,20 +116,25 @@ metric_defs = Table(
     Column("definition", JSONType, nullable=False),
 )
 
-history_chunks = Table(
-    "history_chunks",
-    metadata,
-    Column("run_pk", Integer, ForeignKey("runs.pk", ondelete="CASCADE"), primary_key=True),
-    Column("key_id", Integer, primary_key=True),
-    Column("stream_pk", Integer, primary_key=True),
-    Column("chunk_no", Integer, primary_key=True),
-    Column("step_min", BigInteger, nullable=False),
-    Column("step_max", BigInteger, nullable=False),
-    Column("n", Integer, nullable=False),
-    Column("dtype", String(2), nullable=False),
-    Column("steps", LargeBinary),
-    Column("vals", LargeBinary, nullable=False),
-)
+def _chunk_table(name: str) -> Table:
+    """Columnar chunks of numeric series (layout: storage/chunks.py), per run, key and stream."""
+    return Table(
+        name,
+        metadata,
+        Column("run_pk", Integer, ForeignKey("runs.pk", ondelete="CASCADE"), primary_key=True),
+        Column("key_id", Integer, primary_key=True),
+        Column("stream_pk", Integer, primary_key=True),
+        Column("chunk_no", Integer, primary_key=True),
+        Column("step_min", BigInteger, nullable=False),
+        Column("step_max", BigInteger, nullable=False),
+        Column("n", Integer, nullable=False),
+        Column("dtype", String(2), nullable=False),
+        Column("steps", LargeBinary),
+        Column("vals", LargeBinary, nullable=False),
+    )
+
+
+history_chunks = _chunk_table("history_chunks")
 Index("ix_history_chunks_range", history_chunks.c.run_pk, history_chunks.c.key_id, history_chunks.c.step_min)
 
 history_values = Table(
@@ -179,20 +184,7 @@ run_logs = Table(
     sqlite_with_rowid=False,
 )
 
-system_chunks = Table(
-    "system_chunks",
-    metadata,
-    Column("run_pk", Integer, ForeignKey("runs.pk", ondelete="CASCADE"), primary_key=True),
-    Column("key_id", Integer, primary_key=True),
-    Column("stream_pk", Integer, primary_key=True),
-    Column("chunk_no", Integer, primary_key=True),
-    Column("step_min", BigInteger, nullable=False),
-    Column("step_max", BigInteger, nullable=False),
-    Column("n", Integer, nullable=False),
-    Column("dtype", String(2), nullable=False),
-    Column("steps", LargeBinary),
-    Column("vals", LargeBinary, nullable=False),
-)
+system_chunks = _chunk_table("system_chunks")  # the "system" stream: system metrics
 
 # -- 0003: run files (stored in the blob store by content) ----------------------------------
 
