@@ -1,0 +1,250 @@
+"""trackline: seeding through the store's stream writer, reads through ``trackline.Api``.
+
+Seeding writes each run as the sender's ``Pump`` does after a run (one ``Changes`` batch
+through ``store.stream_writer(...).apply``): the same chunks, keys and run rows that logging
+through the SDK and ``trackline sync`` produce, without the 20M ``log()`` calls.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from query import data
+from query.timing import timed
+
+DISTS = ("trackline", "numpy", "pyarrow", "pandas")
+
+
+def configure(work: Path) -> None:
+    home = work / "home"
+    home.mkdir(parents=True, exist_ok=True)
+    os.environ["TRACKLINE_HOME"] = str(home)
+    os.environ["TRACKLINE_STORE"] = str(store_path(work))
+    os.environ["TRACKLINE_SILENT"] = "true"
+    os.environ["TRACKLINE_MODE"] = "offline"
+
+
+def store_path(work: Path) -> Path:
+    return work / "home" / "store.db"
+
+
+# -- seeding ---------------------------------------------------------------------------------
+
+
+def _apply(store: Any, project: str, rid: str, index: int, steps: int, points: dict[str, Any],
+           config: dict[str, Any], summary: dict[str, Any]) -> None:
+    from trackline.runstate.changes import Changes
+    from trackline.storage.base import RunKey
+
+    start = data.T0 + index * 60.0
+    if steps:
+        s = np.arange(steps, dtype=np.int64)
+        points = {k: (s, v) for k, v in points.items()}
+        # What the SDK logs with every row.
+        points["_timestamp"] = (s, start + s * data.STEP_SECONDS)
+        points["_runtime"] = (s, (s * data.STEP_SECONDS).astype(np.float32).astype(np.float64))
+        summary = {**summary, "_step": steps - 1}
+    ch = Changes(stream_id=(index + 1).to_bytes(16, "big"), first_seq=1, last_seq=1)
+    ch.run = {"name": rid, "start_time": start, "tags": ["bench"], "group": project,
+              "job_type": "train", "config": config, "metadata": {"host": "bench"}}
+    ch.summary = summary
+    ch.points = points
+    ch.rows = steps
+    ch.run_fields = {"state": "finished", "exit_code": 0, "runtime": steps * data.STEP_SECONDS,
+                     "finished_at": start + steps * data.STEP_SECONDS}
+    store.stream_writer(RunKey(data.ENTITY, project, rid), ch.stream_id).apply(ch)
+
+
+def seed(ds: dict[str, Any], work: Path) -> dict[str, Any]:
+    from trackline.storage import open_store
+
+    store = open_store(str(store_path(work)))
+    name, steps = ds["name"], ds["steps"]
+    try:
+        if ds["kind"] == "list":
+            tab = data.run_table(ds["runs"])
+            for i in range(ds["runs"]):
+                cfg = {k: tab[k][i] for k in ("lr", "batch_size", "optimizer")}
+                summ = {"acc": tab["acc"][i], "loss": tab["loss"][i]}
+                # the two metrics with one point each, as MLflow and trackio hold them
+                pts = {k: np.array([v]) for k, v in summ.items()}
+                _apply(store, name, data.run_id(name, i), i, 1, pts, cfg, summ)
+        else:
+            keys = data.SCAN_KEYS if ds["kind"] == "scan" else [data.HIST_KEY]
+            for r in range(ds["runs"]):
+                vals = {k: data.series(steps, ki, r) for ki, k in enumerate(keys)}
+                summ = {k: float(v[-1]) for k, v in vals.items()}
+                _apply(store, name, data.run_id(name, r), r, steps, vals, {"lr": 1e-3, "seed": r}, summ)
+    finally:
+        store.close()
+    return {"store_bytes": _size(store_path(work))}
+
+
+def _size(db: Path) -> int:
+    return sum(p.stat().st_size for p in (db, Path(f"{db}-wal")) if p.exists())
+
+
+# -- measuring -------------------------------------------------------------------------------
+
+
+def _api(work: Path) -> Any:
+    import trackline
+
+    return trackline.Api(overrides={"store": str(store_path(work)), "entity": data.ENTITY})
+
+
+def measure(task: str, ds: dict[str, Any], work: Path, repeats: int, warmup: int) -> dict[str, Any]:
+    api = _api(work)
+    name = ds["name"]
+    path = f"{data.ENTITY}/{name}"
+    out: dict[str, Any] = {"dataset": ds}
+    if task == "scan":
+        rid = data.run_id(name, 0)
+        want = ds["steps"]
+
+        def scan() -> int:
+            n = 0
+            for row in api.run(f"{path}/{rid}").scan_history(keys=data.SCAN_KEYS):
+                n += len(row) - 1  # every key but _step
+            return n
+
+        def frame() -> int:
+            tab = api.run(f"{path}/{rid}").history_frame(keys=data.SCAN_KEYS, engine="arrow")
+            return int(tab.num_rows * (tab.num_columns - 1))
+
+        out["scan_history"] = timed(scan, repeats, warmup, expect=want * len(data.SCAN_KEYS))
+        out["history_frame_arrow"] = timed(frame, repeats, warmup, expect=want * len(data.SCAN_KEYS))
+    elif task == "hist":
+        # As a user writes it: list the project's runs (one query, timed too), read each one.
+        def runs() -> Any:
+            return api.runs(path, order="+created_at", per_page=ds["runs"])
+
+        def sampled(pandas: bool) -> int:
+            return sum(len(r.history(samples=500, keys=[data.HIST_KEY], pandas=pandas)) for r in runs())
+
+        def full() -> int:
+            return sum(sum(1 for _ in r.scan_history(keys=[data.HIST_KEY])) for r in runs())
+
+        try:
+            import pandas  # noqa: F401
+
+            has_pandas = True
+        except ImportError:
+            has_pandas = False
+        # The headline is the call as documented (a DataFrame when pandas is installed).
+        out["sampled"] = timed(lambda: sampled(has_pandas), repeats, warmup)
+        out["sampled"]["pandas"] = has_pandas
+        out["sampled_rows"] = timed(lambda: sampled(False), repeats, warmup)
+        out["full"] = timed(full, repeats, warmup, expect=ds["runs"] * ds["steps"])
+    elif task == "list":
+        exp = data.expected_listing(ds["runs"])
+
+        def first_page() -> int:
+            page = api.runs(path, filters=data.TL_FILTER, order=data.TL_ORDER)[: data.PAGE]
+            got = [r.summary["acc"] for r in page]
+            if got != exp["first_page_acc"]:
+                raise RuntimeError(f"wrong first page: {got[:3]}... != {exp['first_page_acc'][:3]}...")
+            return len(page)
+
+        def count() -> int:
+            n = len(api.runs(path, filters=data.TL_FILTER))
+            if n != exp["matches"]:
+                raise RuntimeError(f"len() = {n}, expected {exp['matches']}")
+            return n
+
+        def all_matches() -> int:
+            return sum(1 for _ in api.runs(path, filters=data.TL_FILTER, order=data.TL_ORDER, per_page=1000))
+
+        def first_page_plain() -> int:
+            return len(api.runs(path)[: data.PAGE])
+
+        def all_runs() -> int:
+            return sum(1 for _ in api.runs(path, per_page=1000))
+
+        out["filtered_first_page"] = timed(first_page, repeats, warmup)
+        out["filtered_count"] = timed(count, repeats, warmup)
+        out["filtered_all"] = timed(all_matches, repeats, warmup, expect=exp["matches"])
+        out["plain_first_page"] = timed(first_page_plain, repeats, warmup, expect=data.PAGE)
+        out["plain_all"] = timed(all_runs, repeats, warmup, expect=ds["runs"])
+        out["matches"] = exp["matches"]
+    elif task == "export":
+        out.update(_export(ds, work, repeats, warmup))
+    else:
+        raise ValueError(f"unknown task {task}")
+    return out
+
+
+def _export(ds: dict[str, Any], work: Path, repeats: int, warmup: int) -> dict[str, Any]:
+    """``trackline export PROJECT -o FILE.parquet`` as a user runs it (a fresh process, so its
+    start-up and imports count), and the same command called in this process (comparable with
+    a peer's in-process export call)."""
+    import json
+
+    import pyarrow.parquet as pq
+
+    exe = Path(sys.executable).with_name("trackline")
+    target = work / f"export-{ds['name']}.parquet"
+    args = [f"{data.ENTITY}/{ds['name']}", "-o", str(target),
+            "--store", str(store_path(work)), "--no-progress", "--json"]
+    info: dict[str, Any] = {}
+
+    def cli() -> int:
+        target.unlink(missing_ok=True)
+        proc = subprocess.run([str(exe), "export", *args], capture_output=True, text=True, timeout=1800)
+        if proc.returncode != 0:
+            raise RuntimeError(f"trackline export failed ({proc.returncode}): {proc.stderr.strip()[-500:]}")
+        info.update(json.loads(proc.stdout))
+        return int(info["rows"])
+
+    def inproc() -> int:
+        from trackline.cli.export import export_cmd
+
+        target.unlink(missing_ok=True)
+        export_cmd.main(args, standalone_mode=False)
+        return pq.ParquetFile(target).metadata.num_rows
+
+    rows = ds["runs"] * ds["steps"]
+    res: dict[str, Any] = {"cli": timed(cli, repeats, warmup, expect=rows)}
+    res["in_process"] = timed(inproc, repeats, warmup, expect=rows)
+    size = target.stat().st_size
+    res.update(rows=rows, metric_points=rows, columns=info.get("columns"), bytes=size,
+               disk=disk_speed(work, size))
+    target.unlink(missing_ok=True)
+    return res
+
+
+def disk_speed(work: Path, size: int, repeats: int = 3) -> dict[str, Any]:
+    """Plain writes of ``size`` bytes to the same folder, page cache only and with fsync
+    (medians of ``repeats``, interleaved)."""
+    import statistics
+
+    buf = os.urandom(8 << 20)  # incompressible, like a zstd file
+    raw: dict[str, list[float]] = {"write_s": [], "write_fsync_s": []}
+    p = work / "disk-speed.bin"
+    for _ in range(repeats):
+        for label, sync in (("write_s", False), ("write_fsync_s", True)):
+            p.unlink(missing_ok=True)
+            t = time.perf_counter()
+            with open(p, "wb") as f:
+                left = size
+                while left > 0:
+                    n = min(left, len(buf))
+                    f.write(buf[:n] if n < len(buf) else buf)
+                    left -= n
+                if sync:
+                    f.flush()
+                    os.fsync(f.fileno())
+            raw[label].append(time.perf_counter() - t)
+            p.unlink(missing_ok=True)
+    out: dict[str, Any] = {"bytes": size, "raw": raw}
+    for label, times in raw.items():
+        out[label] = statistics.median(times)
+        out[label[:-2] + "_bytes_per_s"] = size / out[label] if out[label] > 0 else None
+    return out
