@@ -136,8 +136,9 @@ class StoreReader:
         if system:
             numeric = self.store.numeric_history(run["pk"], keys, min_step, max_step, system=True)
             return merge_columns(numeric, {})
-        numeric = self.store.numeric_history(run["pk"], keys, min_step, max_step)
-        other = self.store.value_history(run["pk"], keys, min_step, max_step)
+        cutoffs = run.get("history_cutoffs") or []  # the run row has them: no extra query
+        numeric = self.store.numeric_history(run["pk"], keys, min_step, max_step, cutoffs=cutoffs)
+        other = self.store.value_history(run["pk"], keys, min_step, max_step, cutoffs=cutoffs)
         return merge_columns(numeric, other)
 
     def next_step(self, run: dict[str, Any], keys: Sequence[str], at_or_after: int | None) -> int | None:

@@ -69,6 +69,23 @@ def decode(step_min: int, n: int, dtype: str, steps: bytes | None, values: bytes
     return s, v
 
 
+def join_contiguous(rows: list[tuple[int, int, str, bytes | None, bytes]]) -> tuple[np.ndarray, np.ndarray] | None:
+    """Decode chunks ``(step_min, n, dtype, steps, values)`` that follow each other without
+    gaps (each starts where the previous ended, steps implicit, one dtype) in one go;
+    None when they don't (then decode one by one and merge)."""
+    if not rows:
+        return None
+    step_min, _, dtype, _, _ = rows[0]
+    expect = step_min
+    for s_min, n, dt, steps, _ in rows:
+        if steps is not None or dt != dtype or s_min != expect:
+            return None
+        expect = s_min + n
+    values = np.frombuffer(b"".join(r[4] for r in rows), dtype=dtype)
+    values = values.astype(np.int64) if dtype[0] == "i" else values.astype(np.float64)
+    return np.arange(step_min, expect, dtype=np.int64), values
+
+
 def merge_series(parts: list[tuple[np.ndarray, np.ndarray]]) -> tuple[np.ndarray, np.ndarray]:
     """Concatenate chunks in write order; keep the last value written for each step."""
     if not parts:

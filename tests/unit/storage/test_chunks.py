@@ -51,3 +51,16 @@ def test_merge_keeps_the_last_write_per_step() -> None:
     s, v = chunks.merge_series([a, b])
     assert s.tolist() == [0, 1, 2, 3]
     assert v.tolist() == [1.0, 9.0, 3.0, 4.0]
+
+
+def test_contiguous_chunks_join_in_one_go_and_agree_with_decoding() -> None:
+    parts = [chunks.encode(list(range(a, a + 3)), [float(a), a + 0.5, a + 1.0]) for a in (0, 3, 6)]
+    rows = [(p.step_min, p.n, p.dtype, p.steps, p.values) for p in parts]
+    joined = chunks.join_contiguous(rows)
+    assert joined is not None
+    s, v = chunks.merge_series([chunks.decode(*r) for r in rows])
+    assert joined[0].tolist() == s.tolist() and joined[1].tolist() == v.tolist()
+    gap = chunks.encode([10, 11], [1.0, 2.0])
+    assert chunks.join_contiguous([*rows, (gap.step_min, gap.n, gap.dtype, gap.steps, gap.values)]) is None
+    mixed = chunks.encode([9, 10], [1, 2])  # int chunk after float chunks
+    assert chunks.join_contiguous([*rows, (mixed.step_min, mixed.n, mixed.dtype, mixed.steps, mixed.values)]) is None

@@ -169,11 +169,13 @@ class SQLStore:
         max_step: int | None = None,
         system: bool = False,
         by_stream: bool = False,
+        cutoffs: list[Any] | None = None,
     ) -> dict[Any, tuple[np.ndarray, np.ndarray]]:
         """Numeric history per key as (steps, values) arrays, last write per step kept.
 
         ``system=True`` reads the system-metrics stream. ``by_stream=True`` keeps each
         writer's rows apart (shared-mode runs): keys become ``(name, stream_pk)``.
+        ``cutoffs`` is the run's ``history_cutoffs`` when the caller has it (saves a query).
         """
         table = t.system_chunks if system else t.history_chunks
         c = table.c
@@ -181,28 +183,41 @@ class SQLStore:
             ids = self._lookup_key_ids(conn, keys)
             if not ids:
                 return {}
-            cutoffs = [] if system else self._cutoffs(conn, run_pk)
+            if system:
+                cutoffs = []
+            elif cutoffs is None:
+                cutoffs = self._cutoffs(conn, run_pk)
+            else:
+                cutoffs = [(int(a), int(b)) for a, b in cutoffs]
             by_id = {v: k for k, v in ids.items()}
             q = select(c.key_id, c.stream_pk, c.step_min, c.n, c.dtype, c.steps, c.vals).where(
-                and_(c.run_pk == run_pk, c.key_id.in_(list(by_id)))
+                and_(c.run_pk == run_pk, _one_of(c.key_id, list(by_id)))
             )
             if min_step is not None:
                 q = q.where(c.step_max >= min_step)
             if max_step is not None:
                 q = q.where(c.step_min <= max_step)
             q = q.order_by(c.key_id, c.stream_pk, c.chunk_no)
-            parts: dict[Any, list[tuple[np.ndarray, np.ndarray]]] = {}
-            for kid, stream_pk, step_min, n, dtype, steps, vals in conn.execute(q):
-                s, v = chunks.decode(step_min, n, dtype, steps, vals)
-                until = self._visible_until(cutoffs, stream_pk) if cutoffs else None
-                if until is not None:
-                    keep = s <= until
-                    s, v = s[keep], v[keep]
+            rows: dict[Any, list[Any]] = {}
+            for row in conn.execute(q):
+                kid, stream_pk = row[0], row[1]
                 group = (by_id[kid], stream_pk) if by_stream else by_id[kid]
-                parts.setdefault(group, []).append((s, v))
+                rows.setdefault(group, []).append(row)
         out: dict[Any, tuple[np.ndarray, np.ndarray]] = {}
-        for group, ps in parts.items():
-            s, v = chunks.merge_series(ps)
+        for group, group_rows in rows.items():
+            joined = None if cutoffs else chunks.join_contiguous([r[2:] for r in group_rows])
+            if joined is not None:
+                s, v = joined  # one stream of back-to-back chunks: no merge needed
+            else:
+                ps = []
+                for _kid, stream_pk, step_min, n, dtype, steps, vals in group_rows:
+                    cs, cv = chunks.decode(step_min, n, dtype, steps, vals)
+                    until = self._visible_until(cutoffs, stream_pk) if cutoffs else None
+                    if until is not None:
+                        keep = cs <= until
+                        cs, cv = cs[keep], cv[keep]
+                    ps.append((cs, cv))
+                s, v = chunks.merge_series(ps)
             if min_step is not None or max_step is not None:
                 lo = 0 if min_step is None else int(np.searchsorted(s, min_step, "left"))
                 hi = len(s) if max_step is None else int(np.searchsorted(s, max_step, "right"))
@@ -217,6 +232,7 @@ class SQLStore:
         min_step: int | None = None,
         max_step: int | None = None,
         by_stream: bool = False,
+        cutoffs: list[Any] | None = None,
     ) -> dict[Any, list[tuple[int, Any]]]:
         """Non-numeric history per key as (step, value) pairs; later streams win a step."""
         c = t.history_values.c
@@ -224,10 +240,13 @@ class SQLStore:
             ids = self._lookup_key_ids(conn, keys)
             if not ids:
                 return {}
-            cutoffs = self._cutoffs(conn, run_pk)
+            if cutoffs is None:
+                cutoffs = self._cutoffs(conn, run_pk)
+            else:
+                cutoffs = [(int(a), int(b)) for a, b in cutoffs]
             by_id = {v: k for k, v in ids.items()}
             q = select(c.key_id, c.stream_pk, c.step, c.value).where(
-                and_(c.run_pk == run_pk, c.key_id.in_(list(by_id)))
+                and_(c.run_pk == run_pk, _one_of(c.key_id, list(by_id)))
             )
             if min_step is not None:
                 q = q.where(c.step >= min_step)
@@ -431,6 +450,12 @@ class SQLStore:
         write_transaction(self.engine, tx)
         run.update(state=state, reason=reason, finished_at=run["heartbeat_at"])
         return run
+
+
+def _one_of(column: Any, values: list[Any]) -> Any:
+    """``column = v`` for one value: an expanding IN is re-processed on every execution,
+    which costs ~0.5 ms per query; reading one key of many runs is the common case."""
+    return column == values[0] if len(values) == 1 else column.in_(values)
 
 
 def _intern(conn: Connection, names: list[str]) -> list[Any]:
