@@ -98,7 +98,9 @@ def test_online_crash_is_marked_crashed_without_sync(tmp_path: Path, sender: str
         assert time.time() < deadline, "the run never showed up as crashed"
         time.sleep(0.1)
     if sender == "process":
-        assert run.reason == "the process stopped without finishing the run"
+        # The sender process marks it, unless a reader saw the dead pid first.
+        assert run.reason in ("the process stopped without finishing the run",
+                              f"process {run.metadata['pid']} on {run.metadata['host']} exited without finishing the run")
         steps = [row["_step"] for row in run.scan_history(keys=["step_copy"])]
         assert steps[: acked + 1] == list(range(acked + 1))
     else:
