@@ -9,6 +9,7 @@ name and renamed when complete, so a partial export never looks finished.
 
 from __future__ import annotations
 
+import abc
 import csv
 import json
 import math
@@ -42,7 +43,9 @@ def _text(v: Any) -> str | None:
     return json.dumps(v, default=str, allow_nan=True)
 
 
-class _Writer:
+class _Writer(abc.ABC):
+    """One output format: rows of one run at a time, in step order."""
+
     def __init__(self, out: IO[Any], columns: list[str], numeric: set[str], with_run: bool) -> None:
         self.out, self.columns, self.numeric, self.with_run = out, columns, numeric, with_run
 
@@ -51,11 +54,12 @@ class _Writer:
 
         return {k: aligned(steps, c) for k, c in cols.items()}
 
+    @abc.abstractmethod
     def write(self, run_id: str, steps: np.ndarray, cols: dict[str, Any]) -> None:
-        raise NotImplementedError
+        """Write the rows of ``run_id``: ``steps`` and one column per key, aligned."""
 
-    def close(self) -> None:
-        pass
+    def close(self) -> None:  # noqa: B027 - most formats have nothing to finish
+        """Finish the file (Parquet writes its footer); nothing to do for row formats."""
 
 
 class _CsvWriter(_Writer):

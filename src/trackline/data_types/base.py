@@ -10,6 +10,7 @@ it in the content-addressed blob store (identical media are stored once).
 
 from __future__ import annotations
 
+import abc
 import hashlib
 import logging
 import os
@@ -33,14 +34,15 @@ class MediaNeedsRun(Unloggable):
     """A file-backed value was encoded without a run to hold its file."""
 
 
-class WBValue:
+class WBValue(abc.ABC):
     """Base of trackline's data types (W&B: ``wandb.sdk.data_types.base_types.wb_value.WBValue``)."""
 
     _trackline_value: ClassVar[bool] = True
     _log_type: ClassVar[str] = ""
 
+    @abc.abstractmethod
     def to_json(self, run: Any = None) -> dict[str, Any]:
-        raise NotImplementedError
+        """The JSON stored in history/summary for this value."""
 
     def _bind_json(self, binder: Binder, key: str, step: int | str) -> dict[str, Any]:
         """The JSON reference of this value logged under ``key`` at ``step``."""
@@ -169,9 +171,14 @@ class Media(WBValue):
     # -- sequences ----------------------------------------------------------------------
 
     @classmethod
-    def seq_to_json(cls, seq: Sequence[Media], binder: Binder, key: str, step: int | str) -> dict[str, Any]:
-        """One JSON value for a list of media of this class (W&B's ``seq_to_json``)."""
-        raise NotImplementedError
+    def seq_to_json(cls, seq: Sequence[Media], binder: Binder, key: str, step: int | str) -> Any:
+        """One JSON value for a list of media of this class (W&B's ``seq_to_json``).
+
+        Classes with a combined form (images, audio, video, html, 3D objects) override this.
+        The others (tables, plotly figures, masks, boxes) are kept as a list of their own
+        references, where W&B raises ``NotImplementedError`` and the whole log call is lost.
+        """
+        return [m._bind_json(binder, key, step) for m in seq]
 
     @staticmethod
     def captions(items: Sequence[Media]) -> list[str | None] | bool:

@@ -488,6 +488,11 @@ class Table(Media):
         """The table as Parquet (media cells need the table to have been logged)."""
         return self._serialize(None, "", 0)
 
+    @classmethod
+    def seq_to_json(cls, seq: Sequence[Media], binder: Binder, key: str, step: int | str) -> Any:
+        """A list of tables stays a list of table references, each kept for its artifact."""
+        return [binder.table(key, t, step) for t in seq if isinstance(t, Table)]
+
     def _bind_json(self, binder: Binder, key: str, step: int | str) -> dict[str, Any]:
         if self.log_mode == "INCREMENTAL":
             return self._bind_increment(binder, key, step)

@@ -184,3 +184,16 @@ def test_table_with_image_cells_writes_the_images_and_keeps_references(run: trac
     assert cell["_type"] == "image-file" and cell["path"].startswith("media/images/preds_0_")
     assert (Path(run.dir) / cell["path"]).read_bytes() == img._read_bytes()
     assert back.data[1][1] is None
+
+
+def test_a_list_of_tables_is_kept_as_a_list_of_table_references(run: trackline.Run) -> None:
+    # W&B raises NotImplementedError from Media.seq_to_json here and the whole call is lost.
+    a = trackline.Table(columns=["x"], data=[[1]])
+    b = trackline.Table(columns=["x"], data=[[2], [3]])
+    run.log({"tables": [a, b], "loss": 0.5})
+    row = last_row(run)
+    assert row["loss"] == 0.5
+    refs = row["tables"]
+    assert [r["_type"] for r in refs] == ["table-file", "table-file"]
+    assert [r["nrows"] for r in refs] == [1, 2]
+    assert Table.from_parquet(str(Path(run.dir) / refs[1]["path"])).data == [[2], [3]]
