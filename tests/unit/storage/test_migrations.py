@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from alembic.script import ScriptDirectory
+from sqlalchemy import Engine, inspect, text
 
+from tests.conftest import postgres_database
 from trackline.storage import open_store
 from trackline.storage.sql import migrate
+from trackline.storage.sql.engine import make_engine
 from trackline.storage.sql.schema import metadata
 
 
@@ -21,13 +25,74 @@ def test_head_constant_matches_the_scripts() -> None:
     assert ScriptDirectory.from_config(cfg).get_current_head() == migrate.HEAD_REVISION
 
 
+def _shape(engine: Engine) -> dict[str, Any]:
+    """Every table's columns, keys, indexes and constraints, as the database reports them."""
+    insp = inspect(engine)
+    out: dict[str, Any] = {}
+    for name in sorted(insp.get_table_names()):
+        out[name] = {
+            "columns": sorted(
+                (c["name"], str(c["type"]), c["nullable"], str(c.get("default"))) for c in insp.get_columns(name)
+            ),
+            "pk": sorted(insp.get_pk_constraint(name)["constrained_columns"]),
+            "fks": sorted(
+                (tuple(f["constrained_columns"]), f["referred_table"], tuple(f["referred_columns"]), str(f.get("options")))
+                for f in insp.get_foreign_keys(name)
+            ),
+            "indexes": sorted((i["name"], tuple(i["column_names"]), bool(i["unique"])) for i in insp.get_indexes(name)),
+            "uniques": sorted(tuple(u["column_names"]) for u in insp.get_unique_constraints(name)),
+        }
+    return out
+
+
+def _migrated(path: Path) -> Engine:
+    engine = make_engine(f"sqlite:///{path}")
+    migrate.upgrade(engine)
+    return engine
+
+
 def test_migrations_match_schema(tmp_path: Path) -> None:
-    store = open_store(str(tmp_path / "m.db"))
-    with store.engine.connect() as conn:
+    engine = _migrated(tmp_path / "m.db")
+    with engine.connect() as conn:
         ctx = MigrationContext.configure(conn, opts={"compare_type": True})
         diff = compare_metadata(ctx, metadata)
     assert diff == []
+    assert migrate.current_revision(engine) == migrate.HEAD_REVISION
+
+
+def test_a_new_store_is_built_from_the_schema_exactly_as_the_migrations_build_it(tmp_path: Path) -> None:
+    fresh = open_store(str(tmp_path / "fresh.db")).engine
+    assert migrate.current_revision(fresh) == migrate.HEAD_REVISION
+    assert _shape(fresh) == _shape(_migrated(tmp_path / "migrated.db"))
+
+
+def test_on_postgresql_too() -> None:
+    with postgres_database() as a, postgres_database() as b:
+        fresh = open_store(a).engine
+        migrated = make_engine(b)
+        migrate.upgrade(migrated)
+        try:
+            assert migrate.current_revision(fresh) == migrate.HEAD_REVISION
+            assert _shape(fresh) == _shape(migrated)
+        finally:
+            fresh.dispose()
+            migrated.dispose()
+
+
+def test_a_new_store_is_not_built_by_replaying_migrations(tmp_path: Path, monkeypatch) -> None:
+    monkeypatch.setattr(migrate, "upgrade", lambda *a, **k: (_ for _ in ()).throw(AssertionError("migrated")))
+    store = open_store(str(tmp_path / "m.db"))
     assert migrate.current_revision(store.engine) == migrate.HEAD_REVISION
+
+
+def test_an_old_store_is_migrated_not_rebuilt(tmp_path: Path) -> None:
+    engine = make_engine(f"sqlite:///{tmp_path / 'old.db'}")
+    migrate.upgrade(engine, "0001")
+    with engine.begin() as conn:
+        conn.execute(text("INSERT INTO projects (entity, name, created_at) VALUES ('e', 'p', 0)"))
+    store = open_store(str(tmp_path / "old.db"))
+    assert migrate.current_revision(store.engine) == migrate.HEAD_REVISION
+    assert store.list_projects("e")[0]["name"] == "p"
 
 
 def test_reopening_a_current_store_does_not_run_alembic(tmp_path: Path, monkeypatch) -> None:
