@@ -61,6 +61,10 @@ class RowBuffer:
         g.steps.append(step)
         g.rows.append(row)
 
+    def current(self) -> Group | None:
+        """The group the next row with the same keys would join."""
+        return self._cur
+
     def drain(self) -> list[Group]:
         groups = self.groups
         self.groups = []

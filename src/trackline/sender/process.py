@@ -38,6 +38,18 @@ from trackline.sender.snapshot import Snapshot
 log = logging.getLogger("trackline.sender")
 _LEN = struct.Struct("<I")
 
+# The child's entry point. ``trackline/__init__`` loads the SDK facade (init, Run,
+# settings: ~45 ms) that the child never uses, and the child's start-up is on the
+# critical path of ``finish()`` after a fast loop, so it registers the package as a bare
+# module with the right ``__path__`` and imports only the sender and the store.
+BOOT_PACKAGE = (
+    "import sys, types\n"
+    "pkg = types.ModuleType('trackline')\n"
+    "pkg.__path__ = [sys.argv[1]]\n"
+    "sys.modules['trackline'] = pkg\n"
+)
+_BOOT = BOOT_PACKAGE + "from trackline.sender.process import main\nmain(sys.argv[2])\n"
+
 
 def _send(fd: int, obj: Any) -> None:
     data = codec.encode(obj)
@@ -77,7 +89,7 @@ def _snapshot_from(d: dict[str, Any]) -> Snapshot:
 
 
 class ProcessSender:
-    """Parent side: spawns ``python -m trackline.sender.process`` and talks to it."""
+    """Parent side: spawns the child (``main`` below, started through ``_BOOT``) and talks to it."""
 
     def __init__(
         self,
@@ -113,8 +125,9 @@ class ProcessSender:
         env = dict(os.environ)
         env["PYTHONPATH"] = root + (os.pathsep + env["PYTHONPATH"] if env.get("PYTHONPATH") else "")
         args = {**self.args, "requests": req_r, "replies": rep_w, "parent": os.getpid()}
+        pkg_dir = os.path.dirname(os.path.abspath(trackline.__file__))
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "trackline.sender.process", json.dumps(args)],
+            [sys.executable, "-c", _BOOT, pkg_dir, json.dumps(args)],
             pass_fds=(req_r, rep_w),
             stdin=subprocess.DEVNULL,
             stdout=subprocess.DEVNULL,
@@ -178,8 +191,8 @@ class ProcessSender:
 # -- the child ----------------------------------------------------------------------------
 
 
-def main() -> None:
-    args = json.loads(sys.argv[1])
+def main(argv: str | None = None) -> None:
+    args = json.loads(sys.argv[1] if argv is None else argv)
     logging.basicConfig(level=logging.WARNING, format="%(message)s")
     req, rep, parent = args["requests"], args["replies"], args["parent"]
     from trackline.sender.sender import Pump

@@ -81,22 +81,28 @@ class Pump:
             first, payloads = self.reader.poll_payloads(max_bytes)
             if not payloads:
                 return 0
+            records = list(map(codec.decode, payloads))
+            if self.key is None:
+                for record in records:
+                    if record[0] == kinds.RUN:
+                        self._start(record[1])
+                        break
             handler = self.handler
-            apply = handler.apply
-            decode = codec.decode
+            # Records up to the store's applied_seq only rebuild the handler's state: the
+            # batch is cut there and what it produced is dropped.
             skip_to = self.writer.applied_seq if self.writer is not None else 0
-            for i, payload in enumerate(payloads):
-                seq = first + i
-                record = decode(payload)
-                if self.key is None and record[0] == kinds.RUN:
-                    self._start(record[1])
-                    skip_to = self.writer.applied_seq if self.writer is not None else 0
-                apply(seq, record)
-                if seq == skip_to:
-                    handler.take()  # already in the store: rebuilt state only
-                if i % _YIELD_EVERY == _YIELD_EVERY - 1:
-                    time.sleep(0)
-            self.applied_seq = first + len(payloads) - 1
+            end = first + len(records)
+            start = first
+            while start < end:
+                stop = min(start + _YIELD_EVERY, end)
+                if start <= skip_to < stop:
+                    stop = skip_to + 1
+                handler.apply_many(start, records[start - first : stop - first])
+                if stop - 1 == skip_to:
+                    handler.take()
+                start = stop
+                time.sleep(0)  # a sender thread lets the training thread's log() in
+            self.applied_seq = end - 1
             self.records_total += len(payloads)
             self.flush_changes()
             return len(payloads)

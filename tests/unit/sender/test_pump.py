@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import gc
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -38,3 +40,26 @@ def test_the_collector_is_paused_only_while_a_batch_replays(tmp_path: Path, paus
     assert gc.isenabled()
     assert set(seen) == {not pause}
     assert pump.handler.summary["loss"] == 1.0 / 50
+
+
+def test_the_sender_child_loads_neither_the_sdk_nor_the_postgresql_dialect(tmp_path: Path) -> None:
+    # The child's start-up is on the critical path of finish() after a fast loop.
+    import trackline
+    from trackline.sender import process
+
+    code = (
+        process.BOOT_PACKAGE
+        + "import trackline.sender.process\n"
+        + "from trackline.sender.sender import Pump\n"
+        + "from trackline.storage import open_store\n"
+        + "open_store('sqlite:///' + sys.argv[2]).close()\n"
+        + "print(' '.join(sorted(sys.modules)))\n"
+    )
+    pkg_dir = str(Path(trackline.__file__).parent)
+    out = subprocess.run(
+        [sys.executable, "-c", code, pkg_dir, str(tmp_path / "store.db")],
+        capture_output=True, text=True, check=True,
+    )
+    modules = set(out.stdout.split())
+    assert "trackline.storage.sql.writer" in modules and "trackline.runstate.handler" in modules
+    assert not {m for m in modules if m.startswith(("trackline.sdk", "sqlalchemy.dialects.postgresql"))}

@@ -15,6 +15,8 @@ this schema.
 
 from __future__ import annotations
 
+from typing import Any
+
 from sqlalchemy import (
     JSON,
     BigInteger,
@@ -29,13 +31,31 @@ from sqlalchemy import (
     String,
     Table,
     Text,
+    TypeDecorator,
     UniqueConstraint,
 )
-from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.engine import Dialect
+from sqlalchemy.types import TypeEngine
 
 metadata = MetaData()
 
-JSONType = JSON().with_variant(JSONB(), "postgresql")
+
+class _JSONDocument(TypeDecorator[Any]):
+    """JSON, stored as JSONB on PostgreSQL (what ``JSON().with_variant(JSONB(), ...)``
+    gives, without importing the PostgreSQL dialect in SQLite-only processes)."""
+
+    impl = JSON
+    cache_ok = True
+
+    def load_dialect_impl(self, dialect: Dialect) -> TypeEngine[Any]:
+        if dialect.name == "postgresql":
+            from sqlalchemy.dialects.postgresql import JSONB
+
+            return dialect.type_descriptor(JSONB())
+        return dialect.type_descriptor(JSON())
+
+
+JSONType = _JSONDocument()
 
 projects = Table(
     "projects",
