@@ -3,10 +3,21 @@
 W&B copies a ``policy="mutable"`` file into a read-only staging folder so later edits of
 the user's file cannot change what gets uploaded. trackline's staging folder *is* the
 content-addressed blob store (when the blob store is a local folder, the default), so
-one pass reads the file, computes both digests (sha256 for storage, MD5 for W&B's
-manifest) and writes the blob the store will reference: nothing is copied twice, and
-content that is already stored is not written again. ``policy="immutable"`` only
-hashes; the sender copies the file when it stores the version.
+one pass over each new file reads it once in 1 MiB blocks, feeds both digests (sha256
+for storage, MD5 for W&B's manifest) and writes the block to a temporary file in the
+blob folder, which is then renamed to its sha256 name (or dropped if that content is
+stored already). Files are staged on one thread per core: hashlib releases the GIL for
+large buffers, and the copy is mostly kernel time. ``policy="immutable"`` only hashes;
+the sender copies the file when it stores the version.
+
+Blobs are always copies, never hard links to the user's files: one blob serves every
+version, run and project with that content, so an in-place edit of a linked file would
+silently change all of them (and make the blob disagree with its name), and making the
+blob read-only would change the user's file too.
+
+When most of the files seen so far turn out to be stored already (a copy of a folder
+logged before, a hash cache that was cleared), staging hashes first and copies only
+the content the store lacks, so known content costs a read and no write.
 
 A small persistent cache of ``(path, device, inode, size, mtime) -> digests`` (as git's
 index and W&B's own hash cache keep) lets a re-log of unchanged files skip reading them.
@@ -30,7 +41,7 @@ from trackline.storage.blobs import BlobInfo, LocalBlobStore, hash_file, open_bl
 if TYPE_CHECKING:
     from trackline.settings import Settings
 
-HASH_THREADS = 8
+HASH_THREADS = max(1, min(32, os.cpu_count() or 1))  # the work is CPU-bound: one thread per core
 _RACY_SECONDS = 2.0  # files modified this close to hashing are not cached (coarse mtimes)
 _stores: dict[str, LocalBlobStore] = {}
 _stores_lock = threading.Lock()
@@ -142,6 +153,20 @@ def hash_cache(settings: Settings | None = None) -> HashCache:
     return HashCache(os.path.join(cache_root(settings), "hashes.sqlite"))
 
 
+class _Seen:
+    """What staging has met so far in one call: new content, or content already stored.
+
+    Threads update it without a lock: a lost count only delays the switch of strategy.
+    """
+
+    def __init__(self) -> None:
+        self.new = 0
+        self.stored = 0
+
+    def mostly_stored(self) -> bool:
+        return self.stored > self.new
+
+
 def stage_files(
     paths: Sequence[str],
     policy: str,
@@ -156,6 +181,28 @@ def stage_files(
     known = cache.lookup(paths, stats) if cache is not None else {}
     fresh: list[tuple[str, os.stat_result, BlobInfo]] = []
     lock = threading.Lock()
+    seen = _Seen()
+
+    def copy_new(p: str, st: os.stat_result) -> BlobInfo:
+        if seen.mostly_stored():
+            # Hash (read only); write only content the store lacks, copied in the kernel
+            # and only if the file did not change after it was hashed.
+            info = hash_file(p)
+            if store.exists(info.sha256):
+                store.touch(info.sha256)
+                seen.stored += 1
+                return info
+            stored = store.put_known(p, info, st)
+            if stored is not None:
+                seen.new += 1
+                return stored
+        # One pass: read once, both digests, written as it is read.
+        info, new = store.put_file_new(p)
+        if new:
+            seen.new += 1
+        else:
+            seen.stored += 1
+        return info
 
     def one(i: int) -> Staged:
         p, st = paths[i], stats[i]
@@ -170,17 +217,8 @@ def stage_files(
         if policy == "immutable":
             info = hash_file(p)
             local = p
-        elif started - st.st_mtime_ns / 1e9 > _RACY_SECONDS:
-            # Settled file: hash (read only); write only content the store lacks, copied
-            # in the kernel, and only if the file did not change after it was hashed.
-            info = hash_file(p)
-            stored = store.put_known(p, info, st)
-            if stored is None:
-                info = store.put_file(p)
-            local = store.path(info.sha256)
         else:
-            # Just written (it may still be changing): copy and hash the same bytes in one pass.
-            info = store.put_file(p)
+            info = copy_new(p, st)
             local = store.path(info.sha256)
         after = os.stat(p)
         if (after.st_size, after.st_mtime_ns) == (st.st_size, st.st_mtime_ns):
@@ -189,7 +227,6 @@ def stage_files(
         return Staged(info.md5_b64, info.sha256, info.size, local)
 
     out: list[Staged | None] = [None] * len(paths)
-    misses: list[int] = []
     for i, (md5, sha) in known.items():  # known and stored: no thread, no copy
         if policy == "immutable":
             out[i] = Staged(md5, sha, stats[i].st_size, paths[i])

@@ -158,6 +158,21 @@ class LocalBlobStore:
                 os.remove(tmp)
             raise
 
+    def put_file_new(self, path: str | os.PathLike[str]) -> tuple[BlobInfo, bool]:
+        """:meth:`put_file`, also saying whether the content was new to the store (False: it
+        was there already and only the temporary copy was written). Artifact staging uses
+        it to switch to hashing before copying when most of what it sees is stored already."""
+        fd, tmp = tempfile.mkstemp(dir=self.root, prefix=_INCOMING)
+        try:
+            with open(path, "rb", buffering=0) as src, os.fdopen(fd, "wb") as dst:
+                info = copy_hashing(src, dst)
+            new = not self.exists(info.sha256)
+            return self._place(tmp, info), new
+        except BaseException:
+            if os.path.exists(tmp):
+                os.remove(tmp)
+            raise
+
     def put_known(self, path: str | os.PathLike[str], info: BlobInfo, expect: os.stat_result) -> BlobInfo | None:
         """Store a file already hashed (as ``info``, when its stat was ``expect``), copied in the kernel.
 
