@@ -26,7 +26,7 @@ from typing import Any
 import numpy as np
 
 from trackline.runstate.flatten import set_path, split_name
-from trackline.storage.series import bucket_ids, bucket_width
+from trackline.storage.series import bucket_starts, bucket_width
 
 
 @dataclass
@@ -47,11 +47,12 @@ class Column:
     def numeric(self) -> bool:
         return isinstance(self.values, np.ndarray) and self.values.dtype.kind in "fi"
 
-    def take(self, mask: np.ndarray) -> Column:
+    def take(self, which: np.ndarray) -> Column:
+        """The points at ``which``: a boolean mask, or sorted indices."""
         if isinstance(self.values, np.ndarray):
-            return Column(self.steps[mask], self.values[mask])
-        idx = np.flatnonzero(mask).tolist()
-        return Column(self.steps[mask], [self.values[i] for i in idx])
+            return Column(self.steps[which], self.values[which])
+        idx = (np.flatnonzero(which) if which.dtype == bool else which).tolist()
+        return Column(self.steps[which], [self.values[i] for i in idx])
 
     def value_list(self) -> list[Any]:
         return self.values.tolist() if isinstance(self.values, np.ndarray) else list(self.values)
@@ -115,30 +116,15 @@ def restrict(cols: dict[str, Column], steps: np.ndarray) -> dict[str, Column]:
         if len(c) == len(steps) and (len(steps) == 0 or np.array_equal(c.steps, steps)):
             out[k] = c
             continue
-        # Both sorted and unique: a binary search per kept step, no sort.
+        # Both sorted and unique: a binary search per kept step, no sort, no pass over c.
         pos = np.searchsorted(c.steps, steps)
         hit = pos < len(c.steps)
         hit[hit] = c.steps[pos[hit]] == steps[hit]
-        mask = np.zeros(len(c.steps), dtype=bool)
-        mask[pos[hit]] = True
-        out[k] = c.take(mask)
+        out[k] = c.take(pos[hit])
     return out
 
 
 # -- sampling ---------------------------------------------------------------------------------
-
-
-def _bucket_ids(steps: np.ndarray, width: float) -> np.ndarray:
-    """``storage.series.bucket_ids`` for integer steps: a shift when the width is 2**k."""
-    w = int(width)
-    if w == width and steps.dtype.kind == "i":
-        return steps >> (w.bit_length() - 1) if w & (w - 1) == 0 else steps // w
-    return bucket_ids(steps, width)
-
-
-def _starts(ids: np.ndarray) -> np.ndarray:
-    """Start index of each run of equal ``ids``."""
-    return np.flatnonzero(np.r_[True, ids[1:] != ids[:-1]])
 
 
 def _first_match(matches: np.ndarray, starts: np.ndarray, ends: np.ndarray) -> np.ndarray:
@@ -152,20 +138,82 @@ def _first_match(matches: np.ndarray, starts: np.ndarray, ends: np.ndarray) -> n
     return found[ok]
 
 
-def extremes(steps: np.ndarray, values: np.ndarray, width: float, ids: np.ndarray | None = None) -> np.ndarray:
-    """The steps holding each bucket's minimum and maximum (NaN ignored), vectorised."""
+def _first_index_of(
+    v: np.ndarray, starts: np.ndarray, ends: np.ndarray, target: np.ndarray, arg: Any
+) -> np.ndarray:
+    """Per bucket ``[start, end)``, the first index whose value equals the bucket's ``target``
+    (its minimum with ``arg=np.argmin``, maximum with ``np.argmax``); buckets whose target is
+    NaN (only NaN in them) are left out.
+
+    Buckets of one length (every bucket but the first and last when steps are regular, the
+    common case) are one 2-D view, so ``arg`` runs over it without a copy. ``arg`` returns
+    the first extreme, or the first NaN; a bucket where it found a NaN is searched again.
+    """
+    nb = len(starts)
+    lens = ends - starts
+    idx = np.empty(nb, dtype=np.int64)
+    inner = lens[1:-1]
+    if nb > 2 and bool(np.all(inner == inner[0])):
+        block = v[starts[1] : ends[-2]].reshape(nb - 2, int(inner[0]))
+        idx[1:-1] = starts[1:-1] + arg(block, axis=1)
+        edge: tuple[int, ...] = (0, nb - 1)
+    elif nb > 8:
+        # Irregular buckets: every index matching its bucket's target, then the first per bucket.
+        with np.errstate(invalid="ignore"):
+            hits = np.flatnonzero(v == np.repeat(target, lens))
+        return _first_match(hits, starts, ends)
+    else:
+        edge = tuple(range(nb))
+    for b in edge:
+        idx[b] = starts[b] + int(arg(v[starts[b] : ends[b]]))
+    if v.dtype.kind != "f":
+        return idx
+    found = v[idx]
+    bad = np.flatnonzero(found != target)  # a NaN was found first, or the bucket is all NaN
+    if len(bad):
+        drop = []
+        for b in bad.tolist():
+            if np.isnan(target[b]):
+                drop.append(b)
+            else:
+                idx[b] = starts[b] + int(np.flatnonzero(v[starts[b] : ends[b]] == target[b])[0])
+        idx = np.delete(idx, drop)
+    return idx
+
+
+def extremes(
+    steps: np.ndarray, values: np.ndarray, width: float, starts: np.ndarray | None = None
+) -> np.ndarray:
+    """The steps holding each bucket's first minimum and first maximum (NaN ignored).
+
+    ``starts`` are the buckets' first indices when the caller has them
+    (:func:`trackline.storage.series.bucket_starts`). Works on the values' own dtype
+    (float32 and int32 stay as they are: their minimum and maximum are exact).
+    """
     if len(steps) == 0:
         return EMPTY_STEPS
-    vf = values.astype(np.float64, copy=False)
-    starts = _starts(_bucket_ids(steps, width) if ids is None else ids)
+    v = np.asarray(values)
+    if v.dtype.kind not in "fi":
+        v = v.astype(np.float64)
+    if starts is None:
+        starts = bucket_starts(steps, width)
     ends = np.r_[starts[1:], len(steps)]
-    counts = ends - starts
-    with np.errstate(invalid="ignore"):
-        mn = np.fmin.reduceat(vf, starts)
-        mx = np.fmax.reduceat(vf, starts)
-    lo = _first_match(np.flatnonzero(vf == np.repeat(mn, counts)), starts, ends)
-    hi = _first_match(np.flatnonzero(vf == np.repeat(mx, counts)), starts, ends)
+    if v.dtype.kind == "f":
+        with np.errstate(invalid="ignore"):
+            mn = np.fmin.reduceat(v, starts)
+            mx = np.fmax.reduceat(v, starts)
+    else:
+        mn = np.minimum.reduceat(v, starts)
+        mx = np.maximum.reduceat(v, starts)
+    lo = _first_index_of(v, starts, ends, mn, np.argmin)
+    hi = _first_index_of(v, starts, ends, mx, np.argmax)
     return np.union1d(steps[lo], steps[hi])
+
+
+def _same_steps(a: np.ndarray, b: np.ndarray) -> bool:
+    if a is b:
+        return True
+    return len(a) == len(b) and (len(a) == 0 or (a[0] == b[0] and a[-1] == b[-1] and np.array_equal(a, b)))
 
 
 def sample_steps(steps: np.ndarray, cols: Iterable[Column], samples: int) -> np.ndarray:
@@ -174,15 +222,26 @@ def sample_steps(steps: np.ndarray, cols: Iterable[Column], samples: int) -> np.
         return steps
     # bucket_width allows one bucket more than its target (edges on multiples of the width).
     width = bucket_width(int(steps[0]), int(steps[-1]), max(1, samples // 4 - 1), integer=True)
-    ids = _bucket_ids(steps, width)
-    starts = _starts(ids)
+    starts = bucket_starts(steps, width)
     ends = np.r_[starts[1:] - 1, len(steps) - 1]
     keep = [steps[starts], steps[ends]]
     for c in cols:
         if c.numeric and len(c):
-            same = len(c.steps) == len(steps) and np.array_equal(c.steps, steps)
-            keep.append(extremes(c.steps, np.asarray(c.values), width, ids if same else None))
+            same = _same_steps(c.steps, steps)
+            keep.append(extremes(c.steps, np.asarray(c.values), width, starts if same else None))
     return np.unique(np.concatenate(keep))
+
+
+def widen(cols: dict[str, Column]) -> dict[str, Column]:
+    """Numeric values as int64 or float64 (what a reader with ``native=True`` may leave
+    as float32 or int32)."""
+    out = {}
+    for k, c in cols.items():
+        v = c.values
+        if isinstance(v, np.ndarray) and v.dtype.kind in "fi" and v.dtype.itemsize < 8:
+            c = Column(c.steps, v.astype(np.int64 if v.dtype.kind == "i" else np.float64))
+        out[k] = c
+    return out
 
 
 # -- rows -------------------------------------------------------------------------------------

@@ -25,6 +25,7 @@ from trackline.api.history import (
     restrict,
     sample_steps,
     union_steps,
+    widen,
 )
 from trackline.api.scan import HistoryScan
 from trackline.api.summary import RunSummary
@@ -462,29 +463,28 @@ class Run:
         """Every metric logged in this run (dotted for nested keys)."""
         return self._reader.history_keys(self._row)
 
-    def _columns(
-        self,
-        keys: list[str] | None,
-        x_axis: str,
-        stream: str,
-        intersect: bool,
-        min_step: int | None = None,
-        max_step: int | None = None,
-    ) -> tuple[np.ndarray, dict[str, Column]]:
-        """The steps and columns a history read works on (before any sampling)."""
+    def _fetch_plan(self, keys: list[str] | None, x_axis: str, stream: str) -> list[str]:
+        """The keys a history read fetches (``stream="system"``: every system metric)."""
         if stream not in STREAMS:
             raise ValueError(f"stream must be 'default' or 'system', got {stream!r}")
         if stream == "system":
             if keys is not None:
                 raise ValueError("keys cannot be given with stream='system' (as in W&B); leave keys out")
-            names = self._reader.system_keys(self._row)
-            cols = self._reader.columns(self._row, names, min_step, max_step, system=True)
-            return union_steps(cols.values()), cols
+            return self._reader.system_keys(self._row)
         wanted = keys if keys is not None else self.history_keys()
         fetch = [k for k in wanted if k != "_step"]
         if x_axis != "_step" and x_axis not in fetch:
             fetch.append(x_axis)
-        cols = self._reader.columns(self._row, fetch, min_step, max_step)
+        return fetch
+
+    def _shape(
+        self, cols: dict[str, Column], fetch: list[str], keys: list[str] | None, x_axis: str, stream: str,
+        intersect: bool,
+    ) -> tuple[np.ndarray, dict[str, Column]]:
+        """The steps a history read returns, and the columns cut down to them (W&B: with
+        ``keys``, only rows holding all of them)."""
+        if stream == "system":
+            return union_steps(cols.values()), cols
         required = [k for k in fetch if not k.startswith("_")] if keys is not None and intersect else []
         if x_axis != "_step":
             required.append(x_axis)
@@ -494,12 +494,29 @@ class Run:
                 warnings.warn(
                     f"run {'/'.join(self.path)} has no history for {', '.join(map(repr, missing))}; "
                     "run.history_keys() lists its metrics",
-                    stacklevel=3,
+                    stacklevel=4,
                 )
                 return np.empty(0, dtype=np.int64), {}
             steps = common_steps([cols[k] for k in dict.fromkeys(required)])
             return steps, restrict(cols, steps)
         return union_steps(cols.values()), cols
+
+    def _columns(
+        self,
+        keys: list[str] | None,
+        x_axis: str,
+        stream: str,
+        intersect: bool,
+        min_step: int | None = None,
+        max_step: int | None = None,
+        native: bool = False,
+    ) -> tuple[np.ndarray, dict[str, Column]]:
+        """The steps and columns a history read works on (before any sampling)."""
+        fetch = self._fetch_plan(keys, x_axis, stream)
+        cols = self._reader.columns(
+            self._row, fetch, min_step, max_step, system=stream == "system", native=native
+        ) if fetch else {}
+        return self._shape(cols, fetch, keys, x_axis, stream, intersect)
 
     def history(
         self,
@@ -517,9 +534,11 @@ class Run:
         keys = _check_keys(keys, "history")
         if not isinstance(samples, int) or isinstance(samples, bool) or samples < 1:
             raise ValueError(f"history: samples must be a positive integer, got {samples!r}")
-        steps, cols = self._columns(keys, x_axis, stream, intersect=True)
+        # Values as stored (float32 mostly): sampling needs only comparisons, and only the
+        # kept points are widened to float64.
+        steps, cols = self._columns(keys, x_axis, stream, intersect=True, native=True)
         kept = sample_steps(steps, cols.values(), samples)
-        cols = restrict(cols, kept)
+        cols = widen(restrict(cols, kept))
         system = stream == "system"
         if pandas:
             try:

@@ -55,7 +55,16 @@ class Reader(Protocol):
         min_step: int | None = None,
         max_step: int | None = None,
         system: bool = False,
+        native: bool = False,
     ) -> dict[str, Column]: ...
+
+    def columns_many(
+        self,
+        runs: Sequence[dict[str, Any]],
+        keys: Sequence[str],
+        system: bool = False,
+        native: bool = False,
+    ) -> list[dict[str, Column]]: ...
 
     def next_step(self, run: dict[str, Any], keys: Sequence[str], at_or_after: int | None) -> int | None: ...
 
@@ -82,9 +91,12 @@ class StoreReader:
     """A :class:`Reader` over the embedded (or PostgreSQL) store, in this process."""
 
     def __init__(self, store: Any, file_roots: Sequence[str] = ()) -> None:
+        from trackline.storage.sql.history_columns import Ranges
+
         self.store = store
         self.location = store.url
         self.file_roots = list(file_roots)
+        self._ranges = Ranges()  # step arrays shared by the runs read through this reader
 
     def get_run(self, entity: str, project: str, run_id: str) -> dict[str, Any] | None:
         from trackline.storage.base import RunKey
@@ -129,17 +141,40 @@ class StoreReader:
         min_step: int | None = None,
         max_step: int | None = None,
         system: bool = False,
+        native: bool = False,
     ) -> dict[str, Column]:
+        """The run's history of ``keys`` between two steps (both included), one column per
+        key. ``native``: numeric values may stay float32/int32 as stored (``widen`` later)."""
         keys = list(keys)
         if not keys:
             return {}
-        if system:
-            numeric = self.store.numeric_history(run["pk"], keys, min_step, max_step, system=True)
-            return merge_columns(numeric, {})
-        cutoffs = run.get("history_cutoffs") or []  # the run row has them: no extra query
-        numeric = self.store.numeric_history(run["pk"], keys, min_step, max_step, cutoffs=cutoffs)
-        other = self.store.value_history(run["pk"], keys, min_step, max_step, cutoffs=cutoffs)
-        return merge_columns(numeric, other)
+        from trackline.storage.sql import history_columns
+
+        # The run row has its rewind cutoffs: no extra query for them.
+        got = history_columns.read(
+            self.store, [(run["pk"], run.get("history_cutoffs"))], keys, min_step, max_step,
+            system=system, native=native, ranges=self._ranges,
+        )[run["pk"]]
+        return merge_columns(got.numeric, got.other)
+
+    def columns_many(
+        self,
+        runs: Sequence[dict[str, Any]],
+        keys: Sequence[str],
+        system: bool = False,
+        native: bool = False,
+    ) -> list[dict[str, Column]]:
+        """:meth:`columns` of many runs (every step), a few queries for all of them."""
+        keys = list(keys)
+        if not runs or not keys:
+            return [{} for _ in runs]
+        from trackline.storage.sql import history_columns
+
+        got = history_columns.read(
+            self.store, [(r["pk"], r.get("history_cutoffs")) for r in runs], keys,
+            system=system, native=native, ranges=self._ranges,
+        )
+        return [merge_columns(got[r["pk"]].numeric, got[r["pk"]].other) for r in runs]
 
     def next_step(self, run: dict[str, Any], keys: Sequence[str], at_or_after: int | None) -> int | None:
         return self.store.first_step_at_or_after(run["pk"], list(keys), at_or_after)

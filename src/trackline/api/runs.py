@@ -12,13 +12,14 @@ from collections.abc import Iterator, Mapping
 from typing import TYPE_CHECKING, Any
 
 from trackline.api import frames
-from trackline.api.history import restrict, sample_steps
+from trackline.api.history import build_rows, restrict, sample_steps, widen
 from trackline.api.public_run import Run, _check_keys
 
 if TYPE_CHECKING:
     from trackline.api.api import Api
 
 HISTORY_FORMATS = ("default", "pandas", "polars", "arrow")
+HISTORIES_BATCH = 64  # runs read together by histories(): one query each, bounded memory
 
 
 class Runs:
@@ -135,21 +136,30 @@ class Runs:
         keys = _check_keys(keys, "histories")
         rows: list[dict[str, Any]] = []
         parts: list[Any] = []
-        for run in self:
-            steps, cols = run._columns(keys, x_axis, stream, intersect=True)
-            if samples is not None:
-                steps = sample_steps(steps, cols.values(), samples)
-                cols = restrict(cols, steps)
-            if not len(steps):
-                continue
-            if format == "default":
-                from trackline.api.history import build_rows
-
-                for row in build_rows(steps, cols):
-                    row["run_id"] = run.id
-                    rows.append(row)
-            else:
-                parts.append(frames.to_frame(steps, cols, format, extra={"run_id": run.id}))
+        system = stream == "system"
+        runs = list(self)
+        # A batch of runs per read: one query for their chunks (and one for other values).
+        for i in range(0, len(runs), HISTORIES_BATCH):
+            batch = runs[i : i + HISTORIES_BATCH]
+            plans = [run._fetch_plan(keys, x_axis, stream) for run in batch]
+            fetch = list(dict.fromkeys(k for plan in plans for k in plan))
+            # Sampled: values as stored, only the kept points widened (as Run.history does).
+            native = samples is not None
+            many = self._api.reader.columns_many([r._row for r in batch], fetch, system=system, native=native)
+            for run, plan, got in zip(batch, plans, many, strict=True):
+                cols = {k: c for k, c in got.items() if k in plan}
+                steps, cols = run._shape(cols, plan, keys, x_axis, stream, intersect=True)
+                if samples is not None:
+                    steps = sample_steps(steps, cols.values(), samples)
+                    cols = widen(restrict(cols, steps))
+                if not len(steps):
+                    continue
+                if format == "default":
+                    for row in build_rows(steps, cols):
+                        row["run_id"] = run.id
+                        rows.append(row)
+                else:
+                    parts.append(frames.to_frame(steps, cols, format, extra={"run_id": run.id}))
         if format == "default":
             return rows
         return frames.concat(parts, format)

@@ -91,13 +91,83 @@ def test_bucket_edges_do_not_move_as_points_arrive() -> None:
     assert early[early < last_full_bucket_end].tolist() == later[later < last_full_bucket_end].tolist()
 
 
-@given(st.lists(st.integers(-(2**40), 2**40), min_size=1, max_size=50), st.integers(0, 20), st.integers(1, 9))
-def test_fast_bucket_ids_equal_the_chart_buckets(steps: list[int], k: int, odd: int) -> None:
-    from trackline.api.history import _bucket_ids
+def reference_extremes(steps: np.ndarray, values: np.ndarray, width: float) -> list[int]:
+    """The definition, one bucket at a time: the first min and first max of each bucket."""
+    ids = bucket_ids(steps, width)
+    out: set[int] = set()
+    for b in np.unique(ids):
+        idx = np.flatnonzero(ids == b)
+        seg = values[idx].astype(np.float64)
+        if np.isnan(seg).all():
+            continue
+        # (not nanargmax: it counts a NaN as -inf, so [nan, -inf] would give the NaN)
+        out.add(int(steps[idx[np.flatnonzero(seg == np.nanmin(seg))[0]]]))
+        out.add(int(steps[idx[np.flatnonzero(seg == np.nanmax(seg))[0]]]))
+    return sorted(out)
 
-    s = np.asarray(sorted(steps), dtype=np.int64)
-    for width in (float(2**k), float(odd * 2 + 1)):
-        assert _bucket_ids(s, width).tolist() == bucket_ids(s, width).tolist()
+
+def reference_sample(steps: np.ndarray, cols: list[Column], samples: int) -> list[int]:
+    if len(steps) <= samples:
+        return steps.tolist()
+    width = bucket_width(int(steps[0]), int(steps[-1]), max(1, samples // 4 - 1), integer=True)
+    ids = bucket_ids(steps, width)
+    kept: set[int] = set()
+    for b in np.unique(ids):
+        inside = steps[ids == b]
+        kept |= {int(inside[0]), int(inside[-1])}
+    for c in cols:
+        kept |= set(reference_extremes(c.steps, np.asarray(c.values), width))
+    return sorted(kept)
+
+
+_VALUES = st.sampled_from([0.0, 1.0, -1.0, 2.5, -0.0, float("nan"), float("inf"), -float("inf"), 7.0])
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    n=st.integers(1, 300),
+    first=st.integers(-50, 5000),
+    stride=st.integers(1, 7),
+    irregular=st.booleans(),
+    gaps=st.lists(st.integers(1, 40), min_size=300, max_size=300),
+    values=st.lists(_VALUES, min_size=300, max_size=300),
+    dtype=st.sampled_from(["f4", "f8", "i4", "i8"]),
+    k=st.integers(0, 7),
+)
+def test_extremes_equal_the_per_bucket_definition(
+    n: int, first: int, stride: int, irregular: bool, gaps: list[int], values: list[float], dtype: str, k: int
+) -> None:
+    # Regular steps (every stride-th step: the 2-D fast path) and irregular ones; every dtype
+    # a reader hands over (float32/int32 as stored); NaN, infinities and ties.
+    if irregular:
+        steps = first + np.cumsum(np.asarray(gaps[:n], dtype=np.int64))
+    else:
+        steps = first + stride * np.arange(n, dtype=np.int64)
+    v = np.asarray(values[:n], dtype=np.float64)
+    if dtype[0] == "i":
+        v = np.nan_to_num(v, nan=3.0, posinf=9.0, neginf=-9.0)
+    v = v.astype(dtype)
+    width = float(2**k)
+    assert extremes(steps, v, width).tolist() == reference_extremes(steps, v, width)
+    c = Column(steps, v)
+    for samples in (4, 9, 40):
+        assert sample_steps(steps, [c], samples).tolist() == reference_sample(steps, [c], samples)
+
+
+def test_sampling_works_on_float32_and_widen_gives_float64() -> None:
+    from trackline.api.history import widen
+
+    steps = np.arange(10_000, dtype=np.int64)
+    v = np.sin(steps / 50.0).astype(np.float32)
+    v[4321] = 1e30
+    c = Column(steps, v)
+    kept = sample_steps(steps, [c], 100)
+    assert 4321 in kept.tolist()
+    out = widen(restrict({"a": c, "t": Column(steps, ["x"] * len(steps))}, kept))
+    assert out["a"].values.dtype == np.float64 and out["a"].values[kept.tolist().index(4321)] == np.float32(1e30)
+    assert out["t"].values == ["x"] * len(kept)
+    ints = widen({"i": Column(steps[:3], np.array([1, 2, 3], dtype=np.int32))})
+    assert ints["i"].values.dtype == np.int64
 
 
 def test_extremes_ignore_nan_and_handle_all_nan_buckets() -> None:
