@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import copy
 import os
+import sys
 import threading
 import time
 from collections.abc import Mapping, Sequence
@@ -24,7 +25,7 @@ from trackline.sdk.alerts import AlertDispatcher, AlertLevel, Throttle, normaliz
 from trackline.sdk.config import Config, ConfigStatic, check_finished_message
 from trackline.sdk.console import ConsoleCapture
 from trackline.sdk.metric import Metric, build_definition
-from trackline.sdk.printer import Printer, footer_panels
+from trackline.sdk.printer import Printer, footer_panels, preload_footer
 from trackline.sdk.resume import ResumeState
 from trackline.sdk.status import RunStatus
 from trackline.sdk.summary import Summary
@@ -713,7 +714,13 @@ class Run:
             )
             writer.close()
             if self._sender is not None:
+                preload = None
+                if self._wants_footer and not self._printer.silent and "rich.table" not in sys.modules:
+                    preload = threading.Thread(target=preload_footer, name="trackline-footer", daemon=True)
+                    preload.start()
                 snap = self._sender.snapshot(seq, timeout=self._settings.finish_timeout or None, stop=True)
+                if preload is not None:
+                    preload.join()
                 if snap is not None:
                     _mark_synced(writer.path, seq)
                 if snap is None:
