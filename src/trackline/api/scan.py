@@ -4,7 +4,8 @@ The run is read in windows of steps. Each window asks the reader for the columns
 wanted keys between two steps, builds that window's rows, and forgets it. The window
 adapts to the data: it widens while windows come back sparse (a metric logged every
 1,000 steps) and narrows when they come back dense, so each holds a few thousand rows,
-and gaps with no data are skipped in one query (``Reader.next_step``).
+and gaps with no data are skipped in one query (``Reader.next_step``, asked only after a
+window that came back empty: dense history needs it once at the start and once at the end).
 """
 
 from __future__ import annotations
@@ -39,15 +40,15 @@ def windows(
         return
     target = max(int(page_size), TARGET_ROWS)
     span = target
-    lo = min_step
+    first = reader.next_step(run, keys, min_step)
     while True:
-        first = reader.next_step(run, keys, lo)
         if first is None or (max_step is not None and first >= max_step):
             return
         hi = first + span - 1
         if max_step is not None:
             hi = min(hi, max_step - 1)
         cols = reader.columns(run, keys, first, hi)
+        found = any(len(c) for c in cols.values())
         if required:
             need = [cols.get(k) for k in required]
             if any(c is None for c in need):
@@ -64,7 +65,9 @@ def windows(
             span *= 2
         elif n > target * 2 and span > 1:
             span = max(1, span // 2)
-        lo = hi + 1
+        # After a window with data the next one starts right after it (dense data: no query
+        # for the next step); after an empty one, skip the gap to the next step with data.
+        first = hi + 1 if found else reader.next_step(run, keys, hi + 1)
 
 
 class HistoryScan:

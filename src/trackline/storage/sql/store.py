@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import os
 import socket
 import threading
@@ -10,7 +11,7 @@ from functools import partial
 from typing import Any
 
 import numpy as np
-from sqlalchemy import Connection, and_, delete, func, select, update
+from sqlalchemy import Connection, and_, bindparam, delete, func, select, update
 
 from trackline.storage import chunks
 from trackline.storage.base import RunKey
@@ -308,17 +309,17 @@ class SQLStore:
 
     def first_step_at_or_after(self, run_pk: int, keys: list[str], lo: int | None) -> int | None:
         """The first step >= ``lo`` holding any of ``keys`` (``lo`` itself if a chunk spans it)."""
-        c, hv = t.history_chunks.c, t.history_values.c
         with self.engine.connect() as conn:
             ids = list(self._lookup_key_ids(conn, keys).values())
             if not ids:
                 return None
-            q1 = select(func.min(c.step_min)).where(and_(c.run_pk == run_pk, c.key_id.in_(ids)))
-            q2 = select(func.min(hv.step)).where(and_(hv.run_pk == run_pk, hv.key_id.in_(ids)))
-            if lo is not None:
-                q1 = q1.where(c.step_max >= lo)
-                q2 = q2.where(hv.step >= lo)
-            found = [x for x in (conn.execute(q1).scalar(), conn.execute(q2).scalar()) if x is not None]
+            params: dict[str, Any] = {"pk": run_pk} if lo is None else {"pk": run_pk, "lo": lo}
+            if len(ids) == 1:
+                params["kid"] = ids[0]
+            else:
+                params["kids"] = ids
+            q1, q2 = _first_step_queries(len(ids) > 1, lo is not None)
+            found = [x for x in (conn.execute(q1, params).scalar(), conn.execute(q2, params).scalar()) if x is not None]
         if not found:
             return None
         first = int(min(found))
@@ -450,6 +451,24 @@ class SQLStore:
         write_transaction(self.engine, tx)
         run.update(state=state, reason=reason, finished_at=run["heartbeat_at"])
         return run
+
+
+@functools.cache
+def _first_step_queries(many_keys: bool, bounded: bool) -> tuple[Any, Any]:
+    """``first_step_at_or_after``'s two statements, built once (bound parameters): the first
+    chunk reaching ``lo`` and the first other value at or after it."""
+    c, hv = t.history_chunks.c, t.history_values.c
+    kid = bindparam("kids", expanding=True) if many_keys else bindparam("kid")
+    q1 = select(func.min(c.step_min)).where(
+        and_(c.run_pk == bindparam("pk"), c.key_id.in_(kid) if many_keys else c.key_id == kid)
+    )
+    q2 = select(func.min(hv.step)).where(
+        and_(hv.run_pk == bindparam("pk"), hv.key_id.in_(kid) if many_keys else hv.key_id == kid)
+    )
+    if bounded:
+        q1 = q1.where(c.step_max >= bindparam("lo"))
+        q2 = q2.where(hv.step >= bindparam("lo"))
+    return q1, q2
 
 
 def _one_of(column: Any, values: list[Any]) -> Any:
