@@ -458,7 +458,7 @@ def _first_step_queries(many_keys: bool, bounded: bool) -> tuple[Any, Any]:
     """``first_step_at_or_after``'s two statements, built once (bound parameters): the first
     chunk reaching ``lo`` and the first other value at or after it."""
     c, hv = t.history_chunks.c, t.history_values.c
-    kid = bindparam("kids", expanding=True) if many_keys else bindparam("kid")
+    kid: Any = bindparam("kids", expanding=True) if many_keys else bindparam("kid")
     q1 = select(func.min(c.step_min)).where(
         and_(c.run_pk == bindparam("pk"), c.key_id.in_(kid) if many_keys else c.key_id == kid)
     )
