@@ -1,0 +1,197 @@
+// A three.js viewer for Object3D files (glTF/GLB, OBJ, STL): orbit controls, a camera fitted
+// to the object, image-based lighting. This module and three.js are loaded with a dynamic
+// import by MeshViewer.svelte, so they are a chunk of their own, fetched only when a 3D
+// panel is shown.
+import {
+  Box3,
+  BufferGeometry,
+  Color,
+  DirectionalLight,
+  DoubleSide,
+  HemisphereLight,
+  Material,
+  Mesh,
+  MeshStandardMaterial,
+  Object3D,
+  PerspectiveCamera,
+  PMREMGenerator,
+  Scene,
+  Sphere,
+  Texture,
+  Vector3,
+  WebGLRenderer,
+} from 'three';
+import { OrbitControls } from 'three/examples/jsm/controls/OrbitControls.js';
+import { RoomEnvironment } from 'three/examples/jsm/environments/RoomEnvironment.js';
+import { GLTFLoader } from 'three/examples/jsm/loaders/GLTFLoader.js';
+import { OBJLoader } from 'three/examples/jsm/loaders/OBJLoader.js';
+import { STLLoader } from 'three/examples/jsm/loaders/STLLoader.js';
+import { fitCamera, type Object3DFormat } from './object3d';
+
+export interface Shown {
+  meshes: number;
+  triangles: number;
+  vertices: number;
+}
+
+const FOV = 45;
+const PLAIN = 0x9aa9bd; // the colour of meshes that bring none (OBJ without MTL, STL)
+
+function plainMaterial(geometry: BufferGeometry, opacity = 1): MeshStandardMaterial {
+  return new MeshStandardMaterial({
+    color: geometry.hasAttribute('color') ? 0xffffff : PLAIN,
+    vertexColors: geometry.hasAttribute('color'),
+    roughness: 0.6,
+    metalness: 0.05,
+    side: DoubleSide, // exported meshes often have inconsistent winding
+    transparent: opacity < 1,
+    opacity,
+  });
+}
+
+async function load(url: string, format: Object3DFormat): Promise<Object3D> {
+  if (format === 'glb' || format === 'gltf') return (await new GLTFLoader().loadAsync(url)).scene;
+  if (format === 'obj') {
+    const group = await new OBJLoader().loadAsync(url);
+    // OBJLoader gives white Phong materials when there is no MTL (it is never logged with one)
+    group.traverse((o) => {
+      if (o instanceof Mesh) {
+        for (const m of ([] as Material[]).concat(o.material)) m.dispose();
+        if (!o.geometry.hasAttribute('normal')) o.geometry.computeVertexNormals();
+        o.material = plainMaterial(o.geometry);
+      }
+    });
+    return group;
+  }
+  if (format === 'stl') {
+    const geometry = await new STLLoader().loadAsync(url);
+    if (!geometry.hasAttribute('normal')) geometry.computeVertexNormals();
+    const alpha = (geometry as BufferGeometry & { alpha?: number }).alpha;
+    return new Mesh(geometry, plainMaterial(geometry, alpha ?? 1));
+  }
+  throw new Error(`${format} files are not drawn here`);
+}
+
+function stats(root: Object3D): Shown {
+  const out: Shown = { meshes: 0, triangles: 0, vertices: 0 };
+  root.traverse((o) => {
+    if (!(o instanceof Mesh)) return;
+    const g = o.geometry as BufferGeometry;
+    const n = g.getAttribute('position')?.count ?? 0;
+    out.meshes += 1;
+    out.vertices += n;
+    out.triangles += Math.floor((g.index ? g.index.count : n) / 3);
+  });
+  return out;
+}
+
+function dispose(root: Object3D): void {
+  root.traverse((o) => {
+    const m = o as Mesh;
+    m.geometry?.dispose();
+    const mats = Array.isArray(m.material) ? m.material : m.material ? [m.material] : [];
+    for (const mat of mats) {
+      for (const value of Object.values(mat)) if (value instanceof Texture) value.dispose();
+      mat.dispose();
+    }
+  });
+}
+
+export class MeshViewer {
+  private renderer: WebGLRenderer;
+  private scene = new Scene();
+  private camera = new PerspectiveCamera(FOV, 1, 0.01, 1000);
+  private controls: OrbitControls;
+  private environment: Texture;
+  private sky = new HemisphereLight(0xffffff, 0x444a55);
+  private key = new DirectionalLight(0xffffff);
+  private object: Object3D | null = null;
+  private loads = 0;
+  private disposed = false;
+
+  // Throws when the browser has no WebGL.
+  constructor(canvas: HTMLCanvasElement) {
+    // preserveDrawingBuffer: the picture stays readable (screenshots, copy image, tests)
+    this.renderer = new WebGLRenderer({ canvas, antialias: true, alpha: true, preserveDrawingBuffer: true });
+    this.renderer.setPixelRatio(Math.min(window.devicePixelRatio || 1, 2));
+    this.renderer.setClearColor(new Color(0x000000), 0); // the panel's background shows through
+    const pmrem = new PMREMGenerator(this.renderer);
+    const room = new RoomEnvironment();
+    this.environment = pmrem.fromScene(room, 0.04).texture;
+    room.dispose();
+    pmrem.dispose();
+    // Sky/ground light plus a key light that follows the camera, so every side you turn to has
+    // shading; glTF files also get the room environment (their PBR materials, metals above
+    // all, look flat without one). OBJ and STL files use the plain material only with lights:
+    // image-based light on their faces turned downwards is noisy in software WebGL.
+    this.scene.add(this.sky);
+    this.key.position.set(0.5, 1, 1);
+    this.camera.add(this.key);
+    this.scene.add(this.camera);
+    this.controls = new OrbitControls(this.camera, canvas);
+    this.controls.addEventListener('change', () => this.render());
+  }
+
+  // Load a file and show it instead of the current object; a load overtaken by a later one
+  // is thrown away.
+  async show(url: string, format: Object3DFormat): Promise<Shown> {
+    const ticket = ++this.loads;
+    const object = await load(url, format);
+    if (ticket !== this.loads || this.disposed) {
+      dispose(object);
+      throw new DOMException('superseded', 'AbortError');
+    }
+    if (this.object) {
+      this.scene.remove(this.object);
+      dispose(this.object);
+    }
+    this.object = object;
+    const gltf = format === 'glb' || format === 'gltf';
+    this.scene.environment = gltf ? this.environment : null;
+    this.sky.intensity = gltf ? 0.3 : 1.8; // the environment lights glTF files already
+    this.key.intensity = gltf ? 1.0 : 2.2;
+    this.scene.add(object);
+    this.fit();
+    return stats(object);
+  }
+
+  // Put the camera where the whole object is in view (also what double-click does).
+  fit(): void {
+    if (!this.object) return;
+    const box = new Box3().setFromObject(this.object);
+    if (box.isEmpty()) return this.render();
+    const sphere = box.getBoundingSphere(new Sphere());
+    const f = fitCamera(sphere.radius, FOV, this.camera.aspect);
+    const dir = new Vector3(...f.direction);
+    this.camera.position.copy(sphere.center).addScaledVector(dir, f.distance);
+    this.camera.near = f.near;
+    this.camera.far = f.far;
+    this.camera.updateProjectionMatrix();
+    this.controls.target.copy(sphere.center);
+    this.controls.minDistance = f.distance / 50;
+    this.controls.maxDistance = f.distance * 20;
+    this.controls.update(); // renders through the change event
+    this.render();
+  }
+
+  resize(width: number, height: number): void {
+    if (width <= 0 || height <= 0) return;
+    this.renderer.setSize(width, height, false);
+    this.camera.aspect = width / height;
+    this.camera.updateProjectionMatrix();
+    this.render();
+  }
+
+  render(): void {
+    if (!this.disposed) this.renderer.render(this.scene, this.camera);
+  }
+
+  dispose(): void {
+    this.disposed = true;
+    this.controls.dispose();
+    if (this.object) dispose(this.object);
+    this.environment.dispose();
+    this.renderer.dispose();
+    this.renderer.forceContextLoss(); // browsers allow only a few live WebGL contexts per page
+  }
+}
