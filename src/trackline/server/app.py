@@ -37,6 +37,17 @@ CONTENT_SECURITY_POLICY = (
     "frame-src 'self'; object-src 'none'; base-uri 'self'; form-action 'self'; "
     "frame-ancestors 'self'"
 )
+# The one page allowed to evaluate code: the UI's plotly frame (ui/public/plotly-frame.html),
+# which draws plotly figures with WebGL traces (plotly.js compiles their shaders with `new
+# Function`). It is sandboxed by this policy itself (an opaque origin, so its scripts cannot
+# reach the app even when opened directly), loads scripts only from the app's own files and
+# talks to the app only through postMessage.
+PLOTLY_FRAME_PATH = "/plotly-frame.html"
+PLOTLY_FRAME_POLICY = (
+    "sandbox allow-scripts; default-src 'none'; script-src 'self' 'unsafe-eval'; "
+    "style-src 'self' 'unsafe-inline'; img-src 'self' data: blob:; font-src 'self' data:; "
+    "worker-src blob:; frame-ancestors 'self'"
+)
 
 
 class SecurityHeaders:
@@ -55,7 +66,8 @@ class SecurityHeaders:
                 headers = list(message.get("headers", []))
                 names = {k.lower() for k, _ in headers}
                 if b"content-security-policy" not in names:
-                    headers.append((b"content-security-policy", CONTENT_SECURITY_POLICY.encode()))
+                    policy = PLOTLY_FRAME_POLICY if scope.get("path") == PLOTLY_FRAME_PATH else CONTENT_SECURITY_POLICY
+                    headers.append((b"content-security-policy", policy.encode()))
                 if b"x-content-type-options" not in names:
                     headers.append((b"x-content-type-options", b"nosniff"))
                 message = {**message, "headers": headers}
