@@ -3,6 +3,7 @@ against ``cp -r`` and ``sha256sum`` on the same data, on the same machine, in on
 
     .venv/bin/python benchmarks/artifact_bench.py                     # 2 GB in 10,000 files
     .venv/bin/python benchmarks/artifact_bench.py --size-mb 256 --files 2000 --tools trackline
+    .venv/bin/python benchmarks/artifact_bench.py --before-src /tmp/old/src   # + "trackline-before"
 
 The data is written once (incompressible bytes, file sizes spread log-uniformly from
 4 KB to 2 MB, scaled to the total) and then read warm from the page cache by every
@@ -51,6 +52,7 @@ HERE = Path(__file__).resolve().parent
 REPO = HERE.parent
 VENVS = HERE / ".venvs"
 TOOLS = ("trackline", "wandb", "mlflow")
+BEFORE = "trackline-before"  # trackline from another source tree (--before-src), in the same run
 
 
 # -- helpers (both halves) -------------------------------------------------------------------
@@ -147,7 +149,7 @@ def _mlflow(measure: str, data: Path, work: Path) -> dict[str, Any]:
 
 
 def worker(tool: str, measure: str, data: Path, work: Path) -> None:
-    fn = {"trackline": _trackline, "wandb": _wandb, "mlflow": _mlflow}[tool]
+    fn = {"trackline": _trackline, BEFORE: _trackline, "wandb": _wandb, "mlflow": _mlflow}[tool]
     before = proc_write_bytes()
     out = fn(measure, data, work)
     after = proc_write_bytes()
@@ -177,6 +179,8 @@ def make_data(root: Path, total_mb: int, files: int, seed: int) -> int:
 
 
 def python_for(tool: str) -> str | None:
+    if tool == BEFORE:
+        tool = "trackline"
     exe = VENVS / tool / "bin" / "python"
     if exe.exists():
         return str(exe)
@@ -190,13 +194,15 @@ def storage_of(tool: str, work: Path) -> Path:
     return work
 
 
-def run_worker(tool: str, measure: str, data: Path, work: Path, timeout: float) -> dict[str, Any]:
+def run_worker(tool: str, measure: str, data: Path, work: Path, timeout: float,
+               before_src: str | None = None) -> dict[str, Any]:
     exe = python_for(tool)
     if exe is None:
         return {"error": f"no venv for {tool}: run benchmarks/setup_venvs.sh {tool}"}
     env = {k: v for k, v in os.environ.items() if not k.startswith(("WANDB_", "TRACKLINE_", "MLFLOW_"))}
-    if tool == "trackline":
-        env.update(TRACKLINE_HOME=str(work / "home"), TRACKLINE_SILENT="true", PYTHONPATH=str(REPO / "src"))
+    if tool in ("trackline", BEFORE):
+        src = before_src if tool == BEFORE and before_src else str(REPO / "src")
+        env.update(TRACKLINE_HOME=str(work / "home"), TRACKLINE_SILENT="true", PYTHONPATH=src)
     elif tool == "wandb":
         env.update(WANDB_SILENT="true", WANDB_MODE="offline", WANDB_DIR=str(work),
                    WANDB_CACHE_DIR=str(work / "wandb-home" / "cache"), WANDB_DATA_DIR=str(work / "wandb-home" / "data"),
@@ -253,10 +259,17 @@ def main() -> None:
     ap.add_argument("--timeout", type=float, default=1800)
     ap.add_argument("--repeat", type=int, default=3, help="runs of everything; medians are reported")
     ap.add_argument("--keep", action="store_true", help="keep the temporary folder")
+    ap.add_argument("--before-src", metavar="DIR",
+                    help="also run trackline from this src/ folder as 'trackline-before' (e.g. an older commit "
+                         "unpacked with `git archive <commit> src | tar -x -C /tmp/old`)")
     ap.add_argument("--out", help="write the JSON here (default benchmarks/results/artifacts-<time>.json)")
     args = ap.parse_args()
     tools = [t for t in args.tools.split(",") if t]
-    unknown = set(tools) - set(TOOLS)
+    if args.before_src:
+        if not os.path.isdir(os.path.join(args.before_src, "trackline")):
+            ap.error(f"--before-src {args.before_src}: no trackline package in it")
+        tools.insert(tools.index("trackline") + 1 if "trackline" in tools else 0, BEFORE)
+    unknown = set(tools) - set(TOOLS) - {BEFORE}
     if unknown:
         ap.error(f"unknown tools {sorted(unknown)}; choose from {', '.join(TOOLS)}")
 
@@ -268,7 +281,9 @@ def main() -> None:
     mb = total / (1 << 20)
     report: dict[str, Any] = {
         "data": {"bytes": total, "files": args.files, "path": str(data)},
-        "machine": {"cpus": os.cpu_count(), "platform": platform.platform(), "python": platform.python_version()},
+        "machine": {"cpus": os.cpu_count(), "platform": platform.platform(), "python": platform.python_version(),
+                    "load_average_at_start": os.getloadavg()},
+        "before_src": args.before_src,
         "baselines": {}, "tools": {},
     }
     raw_base: dict[str, list[float]] = {}
@@ -286,7 +301,8 @@ def main() -> None:
                     print(f"[{rep + 1}/{args.repeat}] {tool}: {measure} ...", file=sys.stderr)
                     store = storage_of(tool, work)
                     before = tree_bytes(store)
-                    r = run_worker(tool, "log" if measure == "relog" else measure, data, work, args.timeout)
+                    r = run_worker(tool, "log" if measure == "relog" else measure, data, work, args.timeout,
+                                   args.before_src)
                     after = tree_bytes(store)
                     if measure != "download":
                         r["storage_bytes_added"] = after[0] - before[0]
@@ -307,9 +323,14 @@ def main() -> None:
                 res[measure] = runs[-1]
                 continue
             med = sorted(ok, key=lambda r: r["seconds"])[len(ok) // 2]
+            # Each run against the cp of its own repetition: load drifts, so pairs compare better.
+            paired = [r["seconds"] / cp for r, cp in zip(runs, raw_base["cp"], strict=True) if "seconds" in r]
             res[measure] = {**med, "seconds": statistics.median(r["seconds"] for r in ok),
+                            "best_seconds": min(r["seconds"] for r in ok),
                             "all_seconds": [r["seconds"] for r in ok], "mb_per_s": mb / statistics.median(
-                                r["seconds"] for r in ok)}
+                                r["seconds"] for r in ok),
+                            "vs_cp_paired": paired, "vs_cp_paired_median": statistics.median(paired),
+                            "vs_cp_paired_best": min(paired)}
         if "seconds" in res.get("log", {}) and "seconds" in res.get("relog", {}):
             res["relog"]["ratio_to_first"] = res["relog"]["seconds"] / res["log"]["seconds"]
         report["tools"][tool] = res
@@ -322,7 +343,8 @@ def main() -> None:
         s = b[name]["seconds"]
         print(f"{name:<28}{s:>10.2f}{mb / s:>10.0f}")
     print()
-    head = f"{'tool / measure':<28}{'seconds':>10}{'MB/s':>10}{'vs cp':>8}{'vs sha256':>11}{'stored +MB':>12}{'relog/log':>11}"
+    head = (f"{'tool / measure':<28}{'median s':>10}{'best s':>9}{'MB/s':>8}{'vs cp':>8}{'paired':>8}{'best':>7}"
+            f"{'vs sha256':>11}{'stored +MB':>12}{'relog/log':>11}")
     print(head)
     for tool, res in report["tools"].items():
         for measure, r in res.items():
@@ -332,8 +354,10 @@ def main() -> None:
                 continue
             s = r["seconds"]
             added = r.get("storage_bytes_added")
-            print(f"{label:<28}{s:>10.2f}{mb / s:>10.0f}{s / b['cp']['seconds']:>7.2f}x{s / b['sha256sum']['seconds']:>10.2f}x"
+            print(f"{label:<28}{s:>10.2f}{r['best_seconds']:>9.2f}{mb / s:>8.0f}{s / b['cp']['seconds']:>7.2f}x"
+                  f"{r['vs_cp_paired_median']:>7.2f}x{r['vs_cp_paired_best']:>6.2f}x{s / b['sha256sum']['seconds']:>10.2f}x"
                   f"{fmt(None if added is None else added / (1 << 20), '', 1):>12}{fmt(r.get('ratio_to_first'), '', 3):>11}")
+    print("\nvs cp: median / median cp; paired: median (and best) of each run / the cp of its repetition")
     stamp = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime())
     out = Path(args.out) if args.out else HERE / "results" / f"artifacts-{stamp}.json"
     out.parent.mkdir(parents=True, exist_ok=True)

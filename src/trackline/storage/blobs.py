@@ -18,6 +18,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import io
+import itertools
 import os
 import re
 import shutil
@@ -30,6 +31,10 @@ from typing import BinaryIO, Protocol
 
 _CHUNK = 1 << 20
 _INCOMING = ".incoming-"
+_INCOMING_DIR = ".incoming"  # per-thread folders of temporary files (LocalBlobStore._incoming_dir)
+_INCOMING_SLOTS = 64
+_thread_slot = threading.local()
+_slots = itertools.count()
 
 
 @dataclass(frozen=True)
@@ -158,11 +163,25 @@ class LocalBlobStore:
                 os.remove(tmp)
             raise
 
+    def _incoming_dir(self) -> str:
+        """This thread's folder for temporary files (``<root>/.incoming/<slot>``).
+
+        Creating files in one folder is serialised by the file system (the folder's lock; on
+        some systems a file creation costs most of a millisecond), so writers on parallel
+        threads each get a folder of their own.
+        """
+        slot = getattr(_thread_slot, "n", None)
+        if slot is None:
+            slot = _thread_slot.n = next(_slots) % _INCOMING_SLOTS
+        folder = os.path.join(self.root, _INCOMING_DIR, str(slot))
+        os.makedirs(folder, exist_ok=True)
+        return folder
+
     def put_file_new(self, path: str | os.PathLike[str]) -> tuple[BlobInfo, bool]:
         """:meth:`put_file`, also saying whether the content was new to the store (False: it
         was there already and only the temporary copy was written). Artifact staging uses
         it to switch to hashing before copying when most of what it sees is stored already."""
-        fd, tmp = tempfile.mkstemp(dir=self.root, prefix=_INCOMING)
+        fd, tmp = tempfile.mkstemp(dir=self._incoming_dir(), prefix=_INCOMING)
         try:
             with open(path, "rb", buffering=0) as src, os.fdopen(fd, "wb") as dst:
                 info = copy_hashing(src, dst)
@@ -276,17 +295,26 @@ class LocalBlobStore:
         """Remove temporary files left by writers that died (older than ``older_than`` seconds)."""
         freed = 0
         cutoff = time.time() - older_than
-        for name in os.listdir(self.root):
-            if not name.startswith(_INCOMING):
-                continue
-            p = os.path.join(self.root, name)
+        folders = [self.root]
+        slots = os.path.join(self.root, _INCOMING_DIR)
+        if os.path.isdir(slots):
+            folders += [os.path.join(slots, n) for n in os.listdir(slots)]
+        for folder in folders:
             try:
-                st = os.stat(p)
-                if st.st_mtime < cutoff:
-                    os.remove(p)
-                    freed += st.st_size
+                names = os.listdir(folder)
             except OSError:
                 continue
+            for name in names:
+                if not name.startswith(_INCOMING):
+                    continue
+                p = os.path.join(folder, name)
+                try:
+                    st = os.stat(p)
+                    if st.st_mtime < cutoff:
+                        os.remove(p)
+                        freed += st.st_size
+                except OSError:
+                    continue
         return freed
 
 

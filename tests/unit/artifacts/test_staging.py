@@ -179,3 +179,43 @@ def test_blob_store_accounting(tmp_path: Path) -> None:
     past = time.time() - 7200
     os.utime(stale, (past, past))
     assert store.clean_incoming(3600) == 5 and not stale.exists()
+
+
+def test_parallel_writers_create_temporary_files_in_folders_of_their_own(tmp_path: Path) -> None:
+    # File creation is serialised per folder by the file system: one folder per thread lets
+    # staging threads create blobs in parallel.
+    import threading
+
+    store = LocalBlobStore(tmp_path / "blobs")
+    seen: dict[str, str] = {}
+    ready = threading.Barrier(3)
+
+    def writer(name: str) -> None:
+        ready.wait()
+        seen[name] = store._incoming_dir()
+        f = tmp_path / f"{name}.txt"
+        f.write_text(name)
+        store.put_file_new(f)
+
+    threads = [threading.Thread(target=writer, args=(n,)) for n in ("a", "b", "c")]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert len(set(seen.values())) == 3
+    assert all(os.path.dirname(d) == os.path.join(store.root, ".incoming") for d in seen.values())
+    assert all(os.listdir(d) == [] for d in seen.values())  # every temporary file was renamed into place
+    assert sorted(s.size for s in store.iter_blobs()) == [1, 1, 1]
+
+
+def test_stale_temporary_files_in_thread_folders_are_cleaned(tmp_path: Path) -> None:
+    store = LocalBlobStore(tmp_path / "blobs")
+    folder = Path(store._incoming_dir())
+    stale, fresh = folder / ".incoming-dead", folder / ".incoming-writing"
+    stale.write_bytes(b"x" * 7)
+    fresh.write_bytes(b"y" * 3)
+    past = time.time() - 7200
+    os.utime(stale, (past, past))
+    assert store.clean_incoming(3600) == 7
+    assert not stale.exists() and fresh.exists()
+    assert list(store.iter_blobs()) == []  # temporary files are never listed as blobs
