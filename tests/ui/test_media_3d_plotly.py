@@ -104,12 +104,25 @@ def write_glb(path: Path, solid: tuple[list[Vec], list[tuple[int, int, int]]], r
     return path
 
 
+def write_gltf(path: Path, solid: tuple[list[Vec], list[tuple[int, int, int]]], rgba: list[float]) -> Path:
+    """The same mesh as a JSON .gltf with its buffer embedded as a data: URI."""
+    import base64
+
+    glb = write_glb(path.with_suffix(".tmp.glb"), solid, rgba).read_bytes()
+    (json_len,) = struct.unpack_from("<I", glb, 12)
+    doc = json.loads(glb[20 : 20 + json_len])
+    binary = glb[20 + json_len + 8 :]
+    doc["buffers"] = [{"byteLength": len(binary), "uri": "data:application/octet-stream;base64," + base64.b64encode(binary).decode()}]
+    path.write_text(json.dumps(doc))
+    return path
+
+
 SEED = r"""
 import sys, numpy as np, plotly.graph_objects as go, trackline
 files = sys.argv[1]
 run = trackline.init(project="media-3d", name="shapes")
 run.log({"glb": trackline.Object3D(files + "/cube.glb"), "obj": trackline.Object3D(files + "/cube.obj"),
-         "stl": trackline.Object3D(files + "/cube.stl")})
+         "stl": trackline.Object3D(files + "/cube.stl"), "gltf": trackline.Object3D(files + "/cube.gltf")})
 run.log({"obj": trackline.Object3D(files + "/tetra.obj")})
 bar = go.Figure(go.Bar(x=["cat", "dog", "bird", "fish"], y=[3, 7, 2, 5], marker_color="#e4572e"))
 bar.update_layout(title="Counts per class")
@@ -132,6 +145,7 @@ def media_3d_ui(ui_built: None, tmp_path_factory: pytest.TempPathFactory) -> Ite
     files.mkdir()
     write_glb(files / "cube.glb", cube(), [0.9, 0.35, 0.1, 1.0])
     write_obj(files / "cube.obj", cube())
+    write_gltf(files / "cube.gltf", cube(), [0.1, 0.4, 0.9, 1.0])
     write_obj(files / "tetra.obj", tetrahedron())
     write_stl(files / "cube.stl", cube())
     env = _env(home)
@@ -180,7 +194,7 @@ def viewer_ready(p: Any, key: str) -> Any:
 
 def test_glb_obj_and_stl_are_drawn_with_webgl(media_3d_ui: str, page: Page) -> None:
     p = open_media(page, media_3d_ui)
-    for key, fmt in [("glb", "glb"), ("obj", "obj"), ("stl", "stl")]:
+    for key, fmt in [("glb", "glb"), ("gltf", "gltf"), ("obj", "obj"), ("stl", "stl")]:
         viewer = viewer_ready(p, key)
         assert viewer.get_attribute("data-format") == fmt
         if key != "obj":
@@ -189,6 +203,8 @@ def test_glb_obj_and_stl_are_drawn_with_webgl(media_3d_ui: str, page: Page) -> N
         assert 0.03 < pixels["painted"] < 0.9, (key, pixels)  # the object fills part of the view, fitted
     glb = p.evaluate(PIXELS, panel(p, "glb").locator("canvas").element_handle())
     assert glb["r"] > glb["b"] + 60, glb  # the GLB's orange material
+    gltf = p.evaluate(PIXELS, panel(p, "gltf").locator("canvas").element_handle())
+    assert gltf["b"] > gltf["r"] + 60, gltf  # the embedded-buffer glTF's blue material
     stl = p.evaluate(PIXELS, panel(p, "stl").locator("canvas").element_handle())
     assert abs(stl["r"] - stl["b"]) < 60, stl  # STL brings no colour: the viewer's grey-blue
     page.shot("media-3d")

@@ -29,11 +29,13 @@ def _is_api(request: Request) -> bool:
 
 
 # The app's own pages: scripts and styles only from this origin (uPlot and Svelte set inline
-# styles), media and blobs from here; nothing may frame the app. Logged HTML media get a
+# styles), media and blobs from here; nothing may frame the app. connect-src allows data: and
+# blob: URLs (which reach no other origin) because three.js's glTF loader fetches a .gltf's
+# embedded buffers (data: URIs) and a GLB's textures (blob: URLs). Logged HTML media get a
 # stricter policy of their own (server/media.py) and run sandboxed in an iframe.
 CONTENT_SECURITY_POLICY = (
     "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; "
-    "img-src 'self' data: blob:; media-src 'self' blob:; connect-src 'self'; "
+    "img-src 'self' data: blob:; media-src 'self' blob:; connect-src 'self' data: blob:; "
     "frame-src 'self'; object-src 'none'; base-uri 'self'; form-action 'self'; "
     "frame-ancestors 'self'"
 )
