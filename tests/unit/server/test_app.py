@@ -113,3 +113,16 @@ def test_pages_and_api_carry_a_content_security_policy(empty_store, tmp_path: Pa
         csp = r.headers["content-security-policy"]
         assert "script-src 'self'" in csp and "object-src 'none'" in csp and "frame-ancestors 'self'" in csp
         assert r.headers["x-content-type-options"] == "nosniff"
+
+
+def test_only_the_plotly_frame_may_evaluate_code_and_it_is_sandboxed(empty_store, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    (tmp_path / "index.html").write_text("<!doctype html><title>t</title>")
+    (tmp_path / "plotly-frame.html").write_text("<!doctype html><title>frame</title>")
+    client = Client(create_app(empty_store, static_dir=tmp_path))
+    frame = client.get("/plotly-frame.html")
+    assert frame.status_code == 200
+    policy = frame.headers["content-security-policy"]
+    assert policy.startswith("sandbox allow-scripts;") and "allow-same-origin" not in policy
+    assert "'unsafe-eval'" in policy and "default-src 'none'" in policy
+    for url in ("/", "/index.html", "/api/v1/health"):
+        assert "unsafe-eval" not in client.get(url).headers["content-security-policy"]
