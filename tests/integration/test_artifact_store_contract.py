@@ -57,3 +57,18 @@ def test_artifacts_on_every_backend(store_url: str, isolated: Path) -> None:
         client.artifact("ds:first", "e", "contract")
     report = gc.collect_garbage(open_store(store_url, str(run.settings.blob_url)), grace_seconds=0, dry_run=True)
     assert report.blobs_total > 0
+
+
+def test_artifact_references_on_every_backend(store_url: str, isolated: Path) -> None:
+    run = trackline.init(project="contract", entity="e")
+    src = log(run, "src", "shared text")
+    ref = trackline.Artifact("ref", "dataset")
+    ref.add_reference(src.get_entry("f.txt"), name="g.txt")
+    ref = run.log_artifact(ref).wait()
+    run.finish()
+    client = ArtifactClient(open_store(store_url, str(run.settings.blob_url)))
+    got = client.artifact("ref:v0", "e", "contract")
+    assert got.get_entry("g.txt").ref == f"wandb-artifact://{src.id}/f.txt"
+    assert client.db.entry(int(got._row["id"]), "g.txt")["sha256"] == src.get_entry("f.txt").sha256  # type: ignore[index]
+    assert [r.id for r in client.artifact("src:v0", "e", "contract").used_by()] == [run.id]
+    assert Path(got.download(str(isolated / "out")), "g.txt").read_text() == "shared text"

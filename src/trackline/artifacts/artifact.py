@@ -378,13 +378,35 @@ class Artifact:
         self._check_draft("add_reference")
         from trackline.artifacts.references import reference_entries
 
-        uri = getattr(uri, "uri", uri)  # an ArtifactManifestEntry-like or pathlib object
-        entries = reference_entries(str(uri), name, checksum, max_objects)
+        if isinstance(uri, (ManifestEntry, ArtifactFile)):
+            uri = uri.ref_url()  # an entry of a logged artifact: W&B's cross-artifact reference
+        uri = getattr(uri, "uri", uri)  # a pathlib-like object
+        from trackline.artifacts.artifact_refs import is_artifact_ref
+
+        if is_artifact_ref(uri):
+            entries: Sequence[ManifestEntry] = [self._artifact_reference(str(uri), name)]
+        else:
+            entries = reference_entries(str(uri), name, checksum, max_objects)
         for e in entries:
             self._check_new_path(e.path, True, e.digest)
         for e in entries:
             self._put(e)
         return entries
+
+    @staticmethod
+    def _artifact_reference(uri: str, name: str | None) -> ManifestEntry:
+        """An entry of another logged version, looked up in this environment's store (offline too)."""
+        import trackline
+        from trackline.artifacts import staging
+        from trackline.artifacts.artifact_refs import reference_entry
+        from trackline.artifacts.client import ArtifactClient
+
+        settings = staging.current_settings()
+        run = getattr(trackline, "run", None)
+        entity = getattr(run, "entity", None) if run is not None else None
+        project = getattr(run, "project", None) if run is not None else None
+        client = ArtifactClient.for_settings(settings)
+        return reference_entry(client, uri, name, entity or settings.entity, project or settings.project)
 
     def add(self, obj: Any, name: str, overwrite: bool = False) -> ManifestEntry:
         """Add a data type (Table, Image, Histogram, ...) as ``<name>.<type>.json`` (+ its file)."""
@@ -420,6 +442,8 @@ class Artifact:
         if not self._entries_loaded:
             assert self._client is not None and self._row is not None
             self._manifest = self._client.manifest(self._row)
+            for e in self._manifest:
+                e._parent = self
             self._entries_loaded = True
         return self._manifest
 
@@ -429,7 +453,44 @@ class Artifact:
         entry = self.manifest.get(str(name))
         if entry is None:
             raise KeyError(f"Path not contained in artifact: {name}")
+        entry._parent = self
         return entry
+
+    def _concrete(self, entry: ManifestEntry) -> ManifestEntry:
+        """``entry``, or for an entry of another artifact (``wandb-artifact://``) what it points at:
+        the blob (read in place) or the other version's own entry (its reference is fetched)."""
+        from trackline.artifacts.artifact_refs import concrete_entry, is_artifact_ref
+
+        if not is_artifact_ref(entry.ref):
+            return entry
+        client = self._need_client("download")
+        local = getattr(client.blobs, "path", None)
+        if entry.sha256 and local is not None and os.path.isfile(local(entry.sha256)):
+            return ManifestEntry(path=entry.path, digest=entry.digest, size=os.path.getsize(local(entry.sha256)),
+                                 sha256=entry.sha256)
+        try:
+            return concrete_entry(client, entry)
+        except ValueError as exc:
+            raise FileNotFoundError(f"artifact entry {entry.path!r} refers to {entry.ref}, which cannot be "
+                                    f"read: {exc}") from exc
+
+    def _referenced(self, entry: ManifestEntry) -> tuple[Artifact, str]:
+        """The version and path an entry of another artifact points at."""
+        from trackline.artifacts.artifact_refs import resolve
+
+        assert entry.ref is not None
+        client = self._need_client("get")
+        target = resolve(client, entry.ref)
+        return client.by_id(target.artifact_id), target.path
+
+    def _download_entry(self, entry: ManifestEntry, root: str | None, skip_cache: bool) -> str:
+        from trackline.artifacts.download import download_entries
+        from trackline.storage.paths import target_inside
+
+        client = self._need_client("download")
+        target = os.path.abspath(root) if root is not None else self._default_root()
+        download_entries([self._concrete(entry)], target, client.blobs, client.cache(), skip_cache=skip_cache)
+        return target_inside(target, entry.path)
 
     def get_path(self, name: str) -> ManifestEntry:
         import warnings
@@ -457,7 +518,7 @@ class Artifact:
         from trackline.artifacts.download import source_path
 
         client = self._need_client("get")
-        return source_path(entry, client.blobs, client.cache())
+        return source_path(self._concrete(entry), client.blobs, client.cache())
 
     def files(self, names: Sequence[str] | None = None, per_page: int = 50) -> list[ArtifactFile]:
         """The artifact's files (optionally only ``names``), sorted by path."""
@@ -497,10 +558,20 @@ class Artifact:
         from trackline.artifacts.download import download_entries
 
         target = os.path.abspath(os.fspath(root)) if root is not None else self._default_root()
-        entries = [e for p, e in sorted(self.manifest.entries.items())
-                   if path_prefix is None or p.startswith(path_prefix)]
+        entries: list[ManifestEntry] = []
+        unreadable: list[str] = []
+        for p, e in sorted(self.manifest.entries.items()):
+            if path_prefix is not None and not p.startswith(path_prefix):
+                continue
+            try:
+                entries.append(self._concrete(e))
+            except FileNotFoundError:
+                if not allow_missing_references:
+                    raise
+                unreadable.append(p)
         stats = download_entries(entries, target, client.blobs, client.cache(), allow_missing_references,
                                  bool(skip_cache))
+        stats.missing_refs += unreadable
         if stats.missing_refs:
             _termwarn(f"{len(stats.missing_refs)} reference(s) could not be downloaded: {stats.missing_refs[:5]}")
         self._last_download = stats
@@ -920,8 +991,14 @@ class ArtifactFile:
         if os.path.exists(target) and not replace:
             raise ValueError(f"File already exists at {target}; pass replace=True to overwrite it")
         client = self._artifact._need_client("download")
-        download_entries([self._entry], os.path.abspath(root), client.blobs, client.cache())
+        download_entries([self._artifact._concrete(self._entry)], os.path.abspath(root), client.blobs, client.cache())
         return target
+
+    def ref_url(self) -> str:
+        """``wandb-artifact://<artifact id>/<path>``: this file, for another artifact's ``add_reference``."""
+        from trackline.artifacts.artifact_refs import ref_url
+
+        return ref_url(str(self._artifact._source()["artifact_id"]), self.name)
 
     def __repr__(self) -> str:
         return f"<ArtifactFile {self.name} ({self.size} bytes)>"

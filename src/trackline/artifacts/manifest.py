@@ -40,9 +40,42 @@ class ManifestEntry:
     sha256: str | None = None  # trackline: content address in the blob store
     local_path: str | None = None  # not serialised: where the bytes are until stored
     skip_cache: bool = False
+    _parent: Any = field(default=None, repr=False, compare=False)  # the logged Artifact it came from
 
     def __post_init__(self) -> None:
         safe_relpath(self.path, "artifact entry name")
+
+    def parent_artifact(self) -> Any:
+        """The logged artifact this entry belongs to (``artifact.get_entry(...)``)."""
+        if self._parent is None:
+            raise NotImplementedError("this entry is not bound to a logged artifact; use artifact.get_entry(path)")
+        return self._parent
+
+    def download(self, root: str | None = None, skip_cache: bool | None = None) -> str:
+        """Write this entry under ``root`` (default: the artifact's download folder); returns the file's path.
+
+        An entry of another artifact (``wandb-artifact://``) is fetched from that version.
+        """
+        return str(self.parent_artifact()._download_entry(self, root, bool(skip_cache)))
+
+    def ref_url(self) -> str:
+        """``wandb-artifact://<artifact id>/<path>``: this entry, for another artifact's ``add_reference``."""
+        from trackline.artifacts.artifact_refs import ref_url
+
+        art = self.parent_artifact()
+        return ref_url(str(art._source()["artifact_id"]), self.path)
+
+    def ref_target(self) -> str:
+        """The URI a reference entry points at (for an artifact reference: what its target points at)."""
+        if self.ref is None:
+            raise ValueError("Only reference entries support ref_target().")
+        from trackline.artifacts.artifact_refs import is_artifact_ref
+
+        if is_artifact_ref(self.ref) and self._parent is not None:
+            target = self._parent._concrete(self)
+            if target.ref is not None:
+                return str(target.ref)
+        return self.ref
 
     @property
     def name(self) -> str:

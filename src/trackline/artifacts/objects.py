@@ -35,6 +35,13 @@ def add_object(artifact: Artifact, obj: Any, name: str, overwrite: bool = False)
             f"Artifact.add: {type(obj).__name__} is not a trackline data type (Table, Image, Audio, Video, "
             "Html, Object3D, Histogram, ...); use add_file/add_dir for files, add_reference for URIs"
         )
+    source = getattr(obj, "_trackline_artifact_source", None)
+    if source is not None:  # read from another artifact: stored as a reference to it (W&B)
+        from trackline.artifacts.artifact_refs import ref_url
+
+        other, other_path = source
+        return artifact.add_reference(ref_url(str(other._source()["artifact_id"]), other_path),
+                                      json_name(name, log_type))[0]
     payload: dict[str, Any]
     data: bytes | None = None
     ext = ""
@@ -107,9 +114,34 @@ def find_json_entry(artifact: Artifact, name: str) -> str | None:
 
 
 def load_object(artifact: Artifact, name: str) -> Any:
+    """The value stored as ``name``; it remembers where it came from, so adding it to another
+    artifact stores a reference to this entry instead of a copy (W&B)."""
+    obj = _load(artifact, name)
+    path = find_json_entry(artifact, name)
+    if obj is not None and path is not None and not isinstance(obj, dict) and not is_ref_entry(artifact, path):
+        try:
+            obj._trackline_artifact_source = (artifact, path)
+        except AttributeError:  # a type with __slots__: added again as a copy
+            pass
+    return obj
+
+
+def is_ref_entry(artifact: Artifact, path: str) -> bool:
+    from trackline.artifacts.artifact_refs import is_artifact_ref
+
+    return is_artifact_ref(artifact.manifest.entries[path].ref)
+
+
+def _load(artifact: Artifact, name: str) -> Any:
     path = find_json_entry(artifact, name)
     if path is None:
         return None
+    from trackline.artifacts.artifact_refs import is_artifact_ref
+
+    entry = artifact.manifest.entries[path]
+    if is_artifact_ref(entry.ref):  # a value of another artifact: that version reads it (W&B)
+        other, other_path = artifact._referenced(entry)
+        return load_object(other, other_path)
     with open(artifact._local_copy(path), encoding="utf-8") as f:
         payload = json.load(f)
     log_type = payload.get("_type") if isinstance(payload, dict) else None

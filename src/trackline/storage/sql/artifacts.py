@@ -33,6 +33,7 @@ log = logging.getLogger("trackline.store")
 PENDING, COMMITTED, DELETED = "PENDING", "COMMITTED", "DELETED"
 _HEADER = b"wandb-artifact-manifest-v1\n"
 _ENTRY_BATCH = 2000
+ARTIFACT_REF_PREFIX = "wandb-artifact://"  # an entry of another version (artifacts/artifact_refs.py)
 
 
 def _new_id(res: Any) -> int:
@@ -121,6 +122,31 @@ def apply(
             _add_lineage(conn, client_id, None, run_pk, op, now, error=str(exc))
 
 
+def referenced_versions(entries: Iterable[Any]) -> list[str]:
+    """The version ids that ``wandb-artifact://<id>/<path>`` entries (record form) point at, once each."""
+    out: dict[str, None] = {}
+    for e in entries:
+        ref = e[4] if isinstance(e, (list, tuple)) and len(e) > 4 else None
+        if isinstance(ref, str) and ref.startswith(ARTIFACT_REF_PREFIX):
+            out[ref[len(ARTIFACT_REF_PREFIX):].split("/", 1)[0]] = None
+    return list(out)
+
+
+def _add_reference_lineage(conn: Connection, client_id: str, vid: int, run_pk: int | None,
+                           entries: Iterable[Any], now: float) -> None:
+    """The run that logs a version with entries of other versions used those versions
+    (recorded once per request and version, so a replay adds nothing)."""
+    if run_pk is None:
+        return
+    for artifact_id in referenced_versions(entries):
+        used = _find_version(conn, artifact_id)
+        if used is None or used == vid:
+            continue  # not in this store (logged elsewhere): nothing to link
+        lid = hashlib.md5(f"{client_id}\n{artifact_id}".encode()).hexdigest()
+        if _lineage(conn, lid) is None:
+            _add_lineage(conn, lid, used, run_pk, "input", now)
+
+
 def _lineage(conn: Connection, client_id: str) -> Any:
     return conn.execute(
         select(t.artifact_lineage.c.client_id).where(t.artifact_lineage.c.client_id == client_id)
@@ -206,6 +232,7 @@ def _log(
             _commit(conn, coll, vid, now)
         set_aliases(conn, coll, vid, ["latest", *aliases])
         _add_lineage(conn, client_id, vid, run_pk, "output", now)
+        _add_reference_lineage(conn, client_id, vid, run_pk, body.get("entries") or (), now)
         return
     # Distributed writers: every upsert adds to one PENDING version per distributed id.
     dist = str(body.get("distributed_id") or "")
@@ -230,6 +257,7 @@ def _log(
         fields["metadata"] = {**current, **body["metadata"]}
     conn.execute(update(t.artifact_versions).where(v.id == vid).values(**fields))
     _add_lineage(conn, client_id, vid, run_pk, "output", now)
+    _add_reference_lineage(conn, client_id, vid, run_pk, body.get("entries") or (), now)
     if mode != "finish":
         return
     all_aliases = ["latest", *fields["pending_aliases"]]
@@ -394,6 +422,19 @@ def entry_rows(conn: Connection, vid: int) -> list[dict[str, Any]]:
     return [dict(r._mapping) for r in rows]
 
 
+def entry_row(conn: Connection, vid: int, path: str) -> dict[str, Any] | None:
+    """One entry of a version (a link's: its source's), or None."""
+    v, e = t.artifact_versions.c, t.artifact_entries.c
+    src = conn.execute(select(v.source_version_id).where(v.id == vid)).scalar()
+    if src is not None:
+        vid = int(src)
+    row = conn.execute(
+        select(e.path, e.digest, e.size, e.sha256, e.ref, e.extra, e.birth_artifact_id)
+        .where(and_(e.version_id == vid, e.path == path))
+    ).first()
+    return None if row is None else dict(row._mapping)
+
+
 def delete_version(conn: Connection, vid: int, delete_aliases: bool, now: float) -> list[tuple[str, int]]:
     """Delete a version (a link: unlink it). Returns the ``(sha256, size)`` it referenced."""
     v, a = t.artifact_versions.c, t.artifact_aliases.c
@@ -427,8 +468,11 @@ def delete_versions(conn: Connection, vids: Iterable[int], delete_aliases: bool,
     freed: list[tuple[str, int]] = []
     for vid in vids:
         freed += delete_version(conn, vid, delete_aliases, now)
-    still = referenced_sha256(conn, [d for d, _ in freed])
-    return [(d, s) for d, s in dict(freed).items() if d not in still]
+    sizes: dict[str, int] = {}
+    for d, size in freed:  # an artifact reference to a blob has size 0: the blob's own entry says
+        sizes[d] = max(size, sizes.get(d, 0))
+    still = referenced_sha256(conn, list(sizes))
+    return [(d, s) for d, s in sizes.items() if d not in still]
 
 
 def referenced_sha256(conn: Connection, among: Iterable[str] | None = None) -> set[str]:
@@ -543,6 +587,10 @@ class ArtifactDB:
     def entries(self, vid: int) -> list[dict[str, Any]]:
         with self.engine.connect() as conn:
             return entry_rows(conn, vid)
+
+    def entry(self, vid: int, path: str) -> dict[str, Any] | None:
+        with self.engine.connect() as conn:
+            return entry_row(conn, vid, path)
 
     def versions(self, collection_id: int, include_deleted: bool = False) -> list[dict[str, Any]]:
         v = t.artifact_versions.c
