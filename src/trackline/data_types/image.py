@@ -16,6 +16,7 @@ import os
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any, ClassVar
 
+from trackline.data_types import png
 from trackline.data_types.base import (
     Media,
     full_typename,
@@ -30,7 +31,8 @@ if TYPE_CHECKING:
 
 FILE_TYPES = ("png", "jpg", "jpeg", "bmp")
 _PIL_FORMAT = {"png": "PNG", "jpg": "JPEG", "jpeg": "JPEG", "bmp": "BMP"}
-# zlib level 3: about twice as fast as PIL's default 6, files 0-40% larger (level 1 is often slower and much larger).
+# PNGs Pillow still writes (modes other than L/LA/RGB/RGBA, PIL images with an ICC profile or
+# transparency): zlib level 3, about twice as fast as PIL's default 6, files 0-40% larger.
 PNG_COMPRESS_LEVEL = 3
 
 
@@ -40,6 +42,11 @@ def _pil() -> Any:
     except ImportError:  # pragma: no cover - Pillow is a dependency
         raise ImportError('trackline.Image needs Pillow: pip install pillow') from None
     return PILImage
+
+
+def _own_png(mode: str, info: Mapping[str, Any]) -> bool:
+    """Whether trackline's PNG writer gives the file Pillow would (Pillow also keeps these two chunks)."""
+    return mode in png.MODES and "icc_profile" not in info and "transparency" not in info
 
 
 def _is_pil(obj: Any) -> bool:
@@ -154,9 +161,7 @@ class ImageMask(Media):
             self._labels = _check_labels(val["class_labels"], f"masks[{key!r}]")
         else:
             self._labels = {int(c): f"class_{int(c)}" for c in np.unique(data).astype(np.int32).tolist()}
-        buf = io.BytesIO()
-        _pil().fromarray(data.astype(np.uint8), mode="L").save(buf, format="PNG", compress_level=PNG_COMPRESS_LEVEL)
-        self._set_bytes(buf.getvalue(), ".mask.png")
+        self._set_bytes(png.encode(data.astype(np.uint8)), ".mask.png")
 
     @property
     def class_labels(self) -> dict[int, str]:
@@ -322,7 +327,14 @@ class Image(Media):
         self._set_source(path, ext.lower())
         self.format = ext[1:].lower() or "png"
 
+    def _set_png(self, pixels: Any) -> None:
+        """Encode uint8 (H, W[, C]) pixels with trackline's PNG writer (decoded lazily by ``.image``)."""
+        self._height, self._width = int(pixels.shape[0]), int(pixels.shape[1])
+        self._set_bytes(png.encode(pixels), ".png")
+
     def _from_data(self, data: Any, mode: str | None, file_type: str | None, normalize: bool) -> None:
+        import numpy as np
+
         pil = _pil()
         self.format = file_type or "png"
         name = full_typename(data)
@@ -339,6 +351,9 @@ class Image(Media):
                 image = image.convert(mode)
         elif _is_pil(data):
             image = data.convert(mode) if mode else data
+            if self.format == "png" and _own_png(image.mode, image.info):
+                self._set_png(np.asarray(image))
+                return
         else:
             if data is None or isinstance(data, (str, bytes, numbers.Number)):
                 raise TypeError(
@@ -363,6 +378,9 @@ class Image(Media):
             arr = rescale_to_uint8(arr, normalize)
             if arr.ndim == 3 and arr.shape[-1] == 1:
                 arr = arr[..., 0]
+            if self.format == "png" and png.MODES.get(mode) == (arr.shape[2] if arr.ndim == 3 else 1):
+                self._set_png(arr)  # what PIL would write, without the PIL round trip
+                return
             image = pil.fromarray(arr)
             if image.mode != mode:
                 image = image.convert(mode)

@@ -1,0 +1,117 @@
+"""trackline's PNG writer: every mode it writes decodes with Pillow to the same pixels."""
+
+from __future__ import annotations
+
+import io
+import struct
+import zlib
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from hypothesis.extra import numpy as hnp
+from PIL import Image as PILImage
+
+from trackline.data_types import png
+
+
+def decode(data: bytes) -> tuple[str, np.ndarray]:
+    with PILImage.open(io.BytesIO(data)) as im:
+        im.load()
+        return im.mode, np.asarray(im)
+
+
+def chunks(data: bytes) -> list[tuple[bytes, bytes]]:
+    assert data[:8] == png.SIGNATURE
+    out, pos = [], 8
+    while pos < len(data):
+        (length,) = struct.unpack(">I", data[pos : pos + 4])
+        kind, body = data[pos + 4 : pos + 8], data[pos + 8 : pos + 8 + length]
+        (crc,) = struct.unpack(">I", data[pos + 8 + length : pos + 12 + length])
+        assert crc == zlib.crc32(kind + body), kind
+        out.append((kind, body))
+        pos += 12 + length
+    return out
+
+
+MODE_OF = {1: "L", 2: "LA", 3: "RGB", 4: "RGBA"}
+
+
+def pixel_arrays() -> st.SearchStrategy[np.ndarray]:
+    shapes = st.tuples(st.integers(1, 40), st.integers(1, 40), st.sampled_from([0, 1, 2, 3, 4]))
+    return shapes.flatmap(
+        lambda s: st.one_of(
+            hnp.arrays(np.uint8, s[:2] if s[2] == 0 else s),  # anything, edge bytes included
+            st.builds(  # smooth and flat content, so both zlib strategies are taken
+                lambda v, g: (np.add.outer(np.arange(s[0]), np.arange(s[1])) * g + v).astype(np.uint8).reshape(
+                    (*s[:2], 1)
+                ).repeat(max(1, s[2]), axis=2).reshape(s[:2] if s[2] == 0 else s),
+                st.integers(0, 255),
+                st.integers(0, 3),
+            ),
+        )
+    )
+
+
+@settings(max_examples=300, deadline=None)
+@given(pixel_arrays())
+def test_every_mode_decodes_to_the_same_pixels(pixels: np.ndarray) -> None:
+    mode, back = decode(png.encode(pixels))
+    channels = 1 if pixels.ndim == 2 else pixels.shape[2]
+    assert mode == MODE_OF[channels]
+    np.testing.assert_array_equal(back, pixels if channels > 1 else pixels.reshape(pixels.shape[:2]))
+
+
+@pytest.mark.parametrize("kind", [png.FILTER_SUB, png.FILTER_UP])
+@pytest.mark.parametrize("channels", [1, 2, 3, 4])
+def test_both_filters_round_trip(kind: int, channels: int) -> None:
+    rng = np.random.default_rng(channels)
+    pixels = rng.integers(0, 256, (9, 7, channels), dtype=np.uint8)
+    rows = pixels.reshape(9, 7 * channels)
+    scanlines = png.filter_rows(rows, channels, kind)
+    assert (scanlines[:, 0] == kind).all()
+    ihdr = struct.pack(">IIBBBBB", 7, 9, 8, png.COLOR_TYPES[channels], 0, 0, 0)
+    data = png.SIGNATURE + png._chunk(b"IHDR", ihdr) + png._chunk(b"IDAT", zlib.compress(scanlines)) + png._chunk(b"IEND", b"")
+    np.testing.assert_array_equal(decode(data)[1], pixels if channels > 1 else pixels[..., 0])
+
+
+def test_file_structure_is_ihdr_one_idat_iend_with_crcs() -> None:
+    data = png.encode(np.zeros((3, 5, 4), dtype=np.uint8))
+    parts = chunks(data)
+    assert [k for k, _ in parts] == [b"IHDR", b"IDAT", b"IEND"]
+    assert struct.unpack(">IIBBBBB", parts[0][1]) == (5, 3, 8, 6, 0, 0, 0)
+
+
+def test_filter_follows_the_image() -> None:
+    ramp = np.tile(np.arange(64, dtype=np.uint8) * 3, (32, 1))  # changes along rows: Up leaves zeros
+    assert png.choose_filter(ramp.T.copy(), 1) == png.FILTER_SUB
+    assert png.choose_filter(ramp, 1) == png.FILTER_UP
+
+
+def test_repetitive_images_get_lz77_and_noisy_ones_run_length_coding() -> None:
+    rng = np.random.default_rng(0)
+    tile = rng.integers(0, 256, (8, 48), dtype=np.uint8)
+    repetitive = np.tile(tile, (16, 8))  # long repeats a level-1 sample finds
+    noisy = rng.integers(0, 256, (128, 384), dtype=np.uint8)
+    for pixels, lz in ((repetitive, True), (noisy, False)):
+        scanlines = png.filter_rows(pixels, 1, png.FILTER_SUB)
+        level = png.compress(scanlines)[1] >> 6  # FLEVEL of the zlib header: 0 = fastest, 1 = fast (levels 2-5)
+        assert level == (1 if lz else 0)
+        assert zlib.decompress(png.compress(scanlines)) == scanlines.tobytes()
+    assert len(png.encode(repetitive)) < repetitive.nbytes / 10
+
+
+def test_non_contiguous_input_is_encoded_as_its_values() -> None:
+    base = np.arange(6 * 8 * 3, dtype=np.uint8).reshape(6, 8, 3)
+    view = base[:, ::2, ::-1]  # strided, reversed channels
+    np.testing.assert_array_equal(decode(png.encode(view))[1], view)
+
+
+def test_bad_input_is_refused() -> None:
+    with pytest.raises(TypeError, match="uint8"):
+        png.encode(np.zeros((2, 2), dtype=np.uint16))
+    with pytest.raises(ValueError, match="shape"):
+        png.encode(np.zeros((2, 2, 5), dtype=np.uint8))
+    with pytest.raises(ValueError, match="at least one pixel"):
+        png.encode(np.zeros((0, 2, 3), dtype=np.uint8))
