@@ -128,6 +128,11 @@ def log(
         "history_step": run._step,
         "ts": time.time(),
     }
+    if run.offline:  # its staged blobs are referenced only by this log until `trackline sync`
+        from trackline.artifacts.gc import register_pending_log
+        from trackline.artifacts.staging import staging_store
+
+        register_pending_log(staging_store(run._settings).root, run._settings.sync_file)
     seq = run._write([kinds.ARTIFACT, body])
     art._distributed_id = distributed_id
     art._bind_pending(run, seq, client_id, run.entity, run.project)

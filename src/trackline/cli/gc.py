@@ -19,12 +19,16 @@ def parse_duration(text: str) -> float:
 
 @click.command("gc")
 @click.option("--grace", default="1h", show_default=True, metavar="DURATION",
-              help="Keep unreferenced blobs younger than this (writes in flight, unsynced offline runs).")
+              help="Keep unreferenced blobs younger than this (writes in flight).")
 @click.option("--dry-run", is_flag=True, help="Report what would be freed; delete nothing.")
 @json_option
 @store_option
 def gc_cmd(grace: str, dry_run: bool, as_json: bool, store: str | None) -> None:
-    """Free blob store space: delete blobs no artifact version or run file references."""
+    """Free blob store space: delete blobs no artifact version or run file references.
+
+    Blobs named by run logs not synced yet (offline runs under ./trackline, or registered
+    when an offline run logged an artifact) are kept.
+    """
     from trackline.artifacts.gc import collect_garbage
     from trackline.cli.artifact import fmt_bytes
 
@@ -41,12 +45,17 @@ def gc_cmd(grace: str, dry_run: bool, as_json: bool, store: str | None) -> None:
             "blobs_deleted": report.blobs_deleted,
             "bytes_freed": report.bytes_freed,
             "blobs_kept_recent": report.blobs_kept_recent,
+            "blobs_kept_pending": report.blobs_kept_pending,
+            "pending_logs": report.pending_logs,
             "versions_expired": report.versions_expired,
         })
         return
     verb = "Would free" if dry_run else "Freed"
     click.echo(f"{verb} {fmt_bytes(report.bytes_freed)} ({report.blobs_deleted} of {report.blobs_total} blobs, "
                f"{fmt_bytes(report.bytes_total)} stored)")
+    if report.blobs_kept_pending:
+        click.echo(f"kept {report.blobs_kept_pending} blobs named by {len(report.pending_logs)} run log(s) not synced "
+                   "yet; `trackline sync` them to index these blobs", err=True)
     if report.blobs_kept_recent:
         click.echo(f"kept {report.blobs_kept_recent} unreferenced blobs younger than {grace}", err=True)
     if report.versions_expired:
