@@ -235,11 +235,26 @@ def baselines(data: Path, scratch: Path) -> dict[str, Any]:
     out: dict[str, Any] = {}
     dest = scratch / "cp-copy"
     out["cp"] = {"seconds": timed_command(["cp", "-r", str(data), str(dest)])}
-    shutil.rmtree(dest)
     out["sha256sum"] = {"seconds": timed_command(
         f"find {data} -type f -print0 | xargs -0 sha256sum > /dev/null", shell=True)}
     out["md5sum"] = {"seconds": timed_command(f"find {data} -type f -print0 | xargs -0 md5sum > /dev/null", shell=True)}
     return out
+
+
+def settle(seconds: float) -> None:
+    """Let recently deleted files age before measuring anything that creates files.
+
+    ext4 without a journal (as on the VM these numbers come from) skips inodes deleted in
+    the last 60 s (300 s while their table block is dirty) when it creates a file, so
+    after thousands of deletions every file creation scans them and costs up to ~1 ms
+    (``perf``: ``recently_deleted`` under ``__ext4_new_inode``). Deleting between
+    measurements made whichever ran next pay for it; now a repetition deletes nothing
+    until it ends, and the next one starts after ``sync`` and this pause.
+    """
+    if seconds > 0:
+        os.sync()
+        print(f"settling {seconds:.0f} s after deletions ...", file=sys.stderr)
+        time.sleep(seconds)
 
 
 def fmt(v: Any, unit: str = "", digits: int = 2) -> str:
@@ -259,6 +274,8 @@ def main() -> None:
     ap.add_argument("--timeout", type=float, default=1800)
     ap.add_argument("--repeat", type=int, default=3, help="runs of everything; medians are reported")
     ap.add_argument("--keep", action="store_true", help="keep the temporary folder")
+    ap.add_argument("--settle", type=float, default=65.0,
+                    help="seconds to wait after deletions before each repetition (see settle(); 0 to skip)")
     ap.add_argument("--before-src", metavar="DIR",
                     help="also run trackline from this src/ folder as 'trackline-before' (e.g. an older commit "
                          "unpacked with `git archive <commit> src | tar -x -C /tmp/old`)")
@@ -283,19 +300,22 @@ def main() -> None:
         "data": {"bytes": total, "files": args.files, "path": str(data)},
         "machine": {"cpus": os.cpu_count(), "platform": platform.platform(), "python": platform.python_version(),
                     "load_average_at_start": os.getloadavg()},
-        "before_src": args.before_src,
+        "before_src": args.before_src, "settle_seconds": args.settle,
         "baselines": {}, "tools": {},
     }
     raw_base: dict[str, list[float]] = {}
     raw_tools: dict[str, dict[str, list[dict[str, Any]]]] = {t: {} for t in tools}
     try:
         for rep in range(args.repeat):
+            settle(args.settle)
+            rep_dir = base / f"rep{rep}"
+            rep_dir.mkdir()
             # Interleaved, so drifting machine load touches every tool alike.
             print(f"[{rep + 1}/{args.repeat}] baselines: cp -r, sha256sum, md5sum ...", file=sys.stderr)
-            for name, r in baselines(data, base).items():
+            for name, r in baselines(data, rep_dir).items():
                 raw_base.setdefault(name, []).append(r["seconds"])
             for tool in tools:
-                work = base / f"work-{tool}"
+                work = rep_dir / f"work-{tool}"
                 work.mkdir()
                 for measure in ("log", "relog", "download"):
                     print(f"[{rep + 1}/{args.repeat}] {tool}: {measure} ...", file=sys.stderr)
@@ -308,9 +328,8 @@ def main() -> None:
                         r["storage_bytes_added"] = after[0] - before[0]
                         r["storage_files_added"] = after[1] - before[1]
                     raw_tools[tool].setdefault(measure, []).append(r)
-                    if (work / "download").exists():
-                        shutil.rmtree(work / "download")
-                shutil.rmtree(work, ignore_errors=True)
+            # Nothing is deleted during a repetition: see settle().
+            shutil.rmtree(rep_dir, ignore_errors=True)
     finally:
         if not args.keep:
             shutil.rmtree(base, ignore_errors=True)

@@ -173,8 +173,11 @@ class LocalBlobStore:
         slot = getattr(_thread_slot, "n", None)
         if slot is None:
             slot = _thread_slot.n = next(_slots) % _INCOMING_SLOTS
+            _thread_slot.made = set()
         folder = os.path.join(self.root, _INCOMING_DIR, str(slot))
-        os.makedirs(folder, exist_ok=True)
+        if folder not in _thread_slot.made or not os.path.isdir(folder):
+            os.makedirs(folder, exist_ok=True)
+            _thread_slot.made.add(folder)
         return folder
 
     def put_file_new(self, path: str | os.PathLike[str]) -> tuple[BlobInfo, bool]:
