@@ -311,6 +311,8 @@ def build_report(raw: dict[str, Any], sets: dict[str, dict[str, Any]], tools: li
     row(f"(b) history(500), {hf['runs']} runs x {_n(hf['steps'])}", "ms", "lower",
         {"trackline": fs, **{t: _scale(v, grow) for t, v in peer_s.items()}}, "<= 200 ms",
         passes(_scale(fs, 1e3), 200, "lower"), extrapolated=PEERS, ms=True)
+    row(f"(b) runs.histories(500), {hf['runs']} runs x {_n(hf['steps'])} (one query per 64 runs)", "ms",
+        "lower", {"trackline": _get(raw, "hist/trackline/hist-full", "histories", "wall_s")}, ms=True)
     row(f"(b) history(500), {hp['runs']} runs x {_n(hp['steps'])} (peer size)", "ms", "lower",
         {"trackline": _get(raw, "hist/trackline/hist-peer", "sampled", "wall_s"), **peer_s}, ms=True)
     row(f"(b) all points, {hp['runs']} runs x {_n(hp['steps'])} (peer size)", "ms", "lower",
@@ -345,6 +347,13 @@ def build_report(raw: dict[str, Any], sets: dict[str, dict[str, Any]], tools: li
     row(f"(d)   write + fsync of the same {mb:,.0f} MB", "s", "lower", {"trackline": disk})
     row("(d)   write, page cache only, same bytes", "s", "lower",
         {"trackline": _get(raw, "export/trackline/hist-full", "disk", "write_s")})
+    inproc = _get(raw, "export/trackline/hist-full", "in_process", "wall_s")
+    raw_mb = ex.get("raw_bytes", 0) / 1e6
+    raw_disk = _get(raw, "export/trackline/hist-full", "disk_raw", "write_fsync_s")
+    row("(d)   the same export in-process", "s", "lower", {"trackline": inproc})
+    row(f"(d)   write + fsync of the columns' raw {raw_mb:,.0f} MB", "s", "lower", {"trackline": raw_disk})
+    for name, c in (ex.get("compressions") or {}).items():
+        row(f"(d)   in-process, {name}: {c['bytes'] / 1e6:,.0f} MB", "s", "lower", {"trackline": c["wall_s"]})
     row(f"(d) export in-process, {hp['runs']} x {_n(hp['steps'])} (peer size)", "pts/s",
         "higher", {"trackline": _get(raw, "export/trackline/hist-peer", "in_process", "per_s"),
                    "mlflow": no_export, "trackio": _get(raw, "export/trackio/hist-peer", "export", "per_s")})
@@ -445,7 +454,9 @@ def notes(sets: dict[str, dict[str, Any]]) -> list[str]:
         "after reading every row), trackline history(samples=500) (keeps every bucket's min/max).",
         "(d) trackline: the `trackline export` command as a user runs it (process start-up included); "
         "'disk speed' = a plain write of the same bytes with fsync; the in-process row times the same "
-        "command inside one process, as trackio's export_for_static_space call is timed.",
+        "command inside one process, as trackio's export_for_static_space call is timed. The columns' "
+        "raw bytes (8 per value, run_id left out) are what an unencoded, uncompressed export would "
+        "write; the compression rows are one in-process run each.",
         "(c) trackio.Api().runs() returns run names and ids only (config is one more query per run); "
         "trackline's and MLflow's listings return full run objects (config, summary).",
         "Times are wall-clock medians of the repeats after one untimed warm-up (CPU times are in the "

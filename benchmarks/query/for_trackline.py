@@ -132,6 +132,10 @@ def measure(task: str, ds: dict[str, Any], work: Path, repeats: int, warmup: int
         def full() -> int:
             return sum(sum(1 for _ in r.scan_history(keys=[data.HIST_KEY])) for r in runs())
 
+        def together() -> int:
+            # Runs.histories: the same sampling, the runs read 64 per query.
+            return len(runs().histories(samples=500, keys=[data.HIST_KEY], format="pandas"))
+
         try:
             import pandas  # noqa: F401
 
@@ -142,6 +146,7 @@ def measure(task: str, ds: dict[str, Any], work: Path, repeats: int, warmup: int
         out["sampled"] = timed(lambda: sampled(has_pandas), repeats, warmup)
         out["sampled"]["pandas"] = has_pandas
         out["sampled_rows"] = timed(lambda: sampled(False), repeats, warmup)
+        out["histories"] = timed(together, repeats, warmup, expect=out["sampled"]["count"])
         out["full"] = timed(full, repeats, warmup, expect=ds["runs"] * ds["steps"])
     elif task == "list":
         exp = data.expected_listing(ds["runs"])
@@ -214,8 +219,23 @@ def _export(ds: dict[str, Any], work: Path, repeats: int, warmup: int) -> dict[s
     res: dict[str, Any] = {"cli": timed(cli, repeats, warmup, expect=rows)}
     res["in_process"] = timed(inproc, repeats, warmup, expect=rows)
     size = target.stat().st_size
-    res.update(rows=rows, metric_points=rows, columns=info.get("columns"), bytes=size,
-               disk=disk_speed(work, size))
+    # The columns' own bytes (int64 steps, float64 metrics; run_id left out): what an
+    # export writes with no encoding or compression at all.
+    raw_bytes = rows * 8 * (len(info.get("columns") or []) - 1)
+    res.update(rows=rows, metric_points=rows, columns=info.get("columns"), bytes=size, raw_bytes=raw_bytes,
+               disk=disk_speed(work, size), disk_raw=disk_speed(work, raw_bytes))
+    # Each --compression once more (in-process, one timed run after the default's): time and size.
+    res["compressions"] = {}
+    base = list(args)
+    for option in (["--compression", "lz4"], ["--compression", "snappy"], ["--compression", "none"],
+                   ["--plain-encoding"]):
+        args[:] = [*base, *option]
+        t = timed(inproc, 1, 0, expect=rows)
+        res["compressions"][" ".join(option)] = {"wall_s": t["wall_s"], "cpu_s": t["cpu_s"],
+                                                 "bytes": target.stat().st_size}
+    args[:] = base
+    res["compressions"]["zstd (default)"] = {"wall_s": res["in_process"]["wall_s"],
+                                             "cpu_s": res["in_process"]["cpu_s"], "bytes": size}
     target.unlink(missing_ok=True)
     return res
 
