@@ -7,7 +7,12 @@
 Workloads (each in a fresh process of the tool's own venv, fresh temporary directory):
 
 * ``images``: N (1,000) distinct 224x224 RGB uint8 images, one ``log({"img": Image(a)})``
-  per step; the array is made outside the timed call, the ``Image`` inside it.
+  per step; the array is made outside the timed call, the ``Image`` inside it. The picture
+  is a smooth pattern plus a hash pattern that repeats, so zlib's LZ77 finds long matches
+  (PNGs of ~6-9 KB, 5% of the pixels): easy for every PNG encoder.
+* ``photos``: the same with photo-like pictures: crops of a blurred scene (soft shapes,
+  smooth gradients) with Gaussian sensor noise (sigma 4), which compress like a camera photo
+  (~85 KB PNGs, 55% of the pixels, where zlib's search finds little).
 * ``table_100k`` / ``table_1m``: a DataFrame (int, float, float, string columns) logged once
   as ``Table(dataframe=df)``. W&B caps tables at 200,000 rows; its caps are raised for
   the 1M run (``MAX_ROWS``/``MAX_ARTIFACT_ROWS``) so it can take part.
@@ -42,7 +47,7 @@ from typing import Any
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parent
 TOOLS = ("trackline", "wandb", "trackio")
-WORKLOADS = ("images", "table_100k", "table_1m", "histograms")
+WORKLOADS = ("images", "photos", "table_100k", "table_1m", "histograms")
 NEEDS = {"trackline": ["numpy", "pandas", "Pillow", "pyarrow"], "wandb": ["numpy", "pandas", "Pillow"],
          "trackio": ["numpy", "pandas", "Pillow"]}
 IMPORT_NAMES = {"Pillow": "PIL"}
@@ -120,6 +125,30 @@ def _image(np: Any, base: Any, i: int) -> Any:
     return shifted + noise.reshape(224, 224, 3)
 
 
+def _scene(np: Any) -> Any:
+    """A 288x288 blurred scene: low-frequency waves and soft-edged ellipses (no sharp detail)."""
+    rng = np.random.default_rng(7)
+    yy, xx = np.mgrid[0:288, 0:288] / 288.0
+    img = np.zeros((288, 288, 3))
+    for c in range(3):
+        for _ in range(6):
+            fx, fy = rng.uniform(0.5, 4, 2)
+            img[..., c] += rng.uniform(10, 30) * np.cos(2 * np.pi * (fx * xx + fy * yy) + rng.uniform(0, 2 * np.pi))
+    for _ in range(12):
+        cy, cx = rng.uniform(0, 1, 2)
+        ry, rx = rng.uniform(0.03, 0.2, 2)
+        inside = np.clip(1.5 - ((yy - cy) / ry) ** 2 - ((xx - cx) / rx) ** 2, 0, 1)[..., None]
+        img = img * (1 - inside) + inside * rng.uniform(0, 255, 3)
+    return img + 128 - img.mean()
+
+
+def _photo(np: Any, scene: Any, i: int) -> Any:
+    # A 224x224 crop that moves with the step, plus sensor noise: compresses like a camera photo.
+    y, x = (i * 7) % 64, (i * 13) % 64
+    noise = np.random.default_rng(i).normal(0, 4, (224, 224, 3))
+    return np.clip(scene[y : y + 224, x : x + 224] + noise, 0, 255).astype(np.uint8)
+
+
 def child(tool: str, workload: str, work: Path, scale: float) -> dict[str, Any]:
     _configure(tool, work)
     import numpy as np
@@ -129,13 +158,14 @@ def child(tool: str, workload: str, work: Path, scale: float) -> dict[str, Any]:
     out: dict[str, Any] = {"tool": tool, "workload": workload}
     times: list[int] = []
     perf = time.perf_counter_ns
-    if workload == "images":
+    if workload in ("images", "photos"):
         n = max(1, int(1000 * scale))
         yy, xx = np.mgrid[0:224, 0:224]
         base = np.stack([(xx + yy) % 256, (xx * 2) % 256, (yy * 3) % 256], axis=-1).astype(np.uint8)
+        scene = _scene(np) if workload == "photos" else None
         Image = mod.Image
         for i in range(n):
-            arr = _image(np, base, i)
+            arr = _image(np, base, i) if scene is None else _photo(np, scene, i)
             t0 = perf()
             log({"img": Image(arr)})
             times.append(perf() - t0)

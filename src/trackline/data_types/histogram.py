@@ -53,7 +53,7 @@ def _buffer(name: str, dtype: Any, size: int) -> Any:
 
     buf = getattr(_scratch, name, None)
     if buf is None or buf.size < size:
-        buf = np.empty(max(size, _BLOCK if name != "pairs" else _CHUNK // 2), dtype)
+        buf = np.empty(max(size, _BLOCK if name in ("pos", "low") else _CHUNK // (2 if name == "pairs" else 1)), dtype)
         setattr(_scratch, name, buf)
     return buf[:size]
 
@@ -97,20 +97,21 @@ def _uniform_counts(values: Any, lo: float, hi: float, edges: Any) -> Any:
     for start in range(0, values.size, _CHUNK):
         chunk = values[start : start + _CHUNK]
         keys = _buffer("keys", np.uint8, chunk.size)
+        flag = _buffer("flag", np.bool_, chunk.size)
         for at in range(0, chunk.size, _BLOCK):
             part = chunk[at : at + _BLOCK]
+            end = at + part.size
             pos = _buffer("pos", np.float32, part.size)
-            low = _buffer("low", np.uint16, part.size)
-            flag = _buffer("flag", np.bool_, part.size)
+            low = _buffer("low", np.uint32, part.size)
             np.multiply(part, scale, out=pos, dtype=np.float32)
             np.add(pos, offset, out=pos)
             bits = pos.view(np.uint32)  # mantissa = 2**21 + margin + position
-            np.right_shift(bits, _UNIT_BITS, out=keys[at : at + part.size], casting="unsafe")
-            np.bitwise_and(bits, (1 << _UNIT_BITS) - 1, out=low, casting="unsafe")
-            np.less(low, 2 * margin, out=flag)
-            if flag.any():
-                near_edge.append(np.flatnonzero(flag) + (start + at))
-        _count_bytes(keys, counts)
+            np.right_shift(bits, _UNIT_BITS, out=keys[at:end], casting="unsafe")
+            np.bitwise_and(bits, (1 << _UNIT_BITS) - 1, out=low)
+            np.less(low, 2 * margin, out=flag[at:end])
+        if flag.any():
+            near_edge.append(np.flatnonzero(flag) + start)
+        _count_bytes(keys, counts, _KEY_BASE + bins + 1)
     if near_edge:
         where = np.concatenate(near_edge)
         counts -= np.bincount(_keys_of(values[where], scale, offset), minlength=256)
@@ -131,16 +132,16 @@ def _keys_of(values: Any, scale: Any, offset: Any) -> Any:
     return (pos.view(np.uint32) >> _UNIT_BITS).astype(np.uint8)
 
 
-def _count_bytes(keys: Any, counts: Any) -> None:
-    """``counts += bincount(keys, minlength=256)``, counting byte pairs as one uint16 index (half the work)."""
+def _count_bytes(keys: Any, counts: Any, limit: int) -> None:
+    """``counts += bincount(keys)`` for keys below ``limit``, counting byte pairs as one uint16 index (half the work)."""
     import numpy as np
 
     even = keys.size & ~1
     index = _buffer("pairs", np.intp, even // 2)
     np.copyto(index, keys[:even].view(np.uint16))  # little-endian: first byte + 256 * second
-    pairs = np.bincount(index, minlength=1 << 16).reshape(256, 256)
+    pairs = np.bincount(index, minlength=limit * 256).reshape(-1, 256)  # [second, first]
     counts += pairs.sum(axis=0)
-    counts += pairs.sum(axis=1)
+    counts[: pairs.shape[0]] += pairs.sum(axis=1)
     if even != keys.size:
         counts[keys[-1]] += 1
 
