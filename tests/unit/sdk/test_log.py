@@ -165,3 +165,15 @@ def test_calls_after_finish_raise_usage_error() -> None:
         run.summary["x"] = 1
     with pytest.raises(UsageError, match="is finished"):
         run.define_metric("x")
+
+
+def test_a_big_array_is_numpys_32_bin_histogram_of_its_finite_values() -> None:
+    from trackline.sdk.values import histogram_json
+
+    x = np.random.default_rng(3).normal(size=200_000)
+    x[::1000] = np.nan
+    x[5] = np.inf
+    counts, edges = np.histogram(x[np.isfinite(x)], bins=32)
+    h = histogram_json(x, 32)
+    assert h["values"] == counts.tolist() and h["bins"] == edges.tolist()
+    assert histogram_json(np.full(40, np.nan), 32) == {"_type": "histogram", "values": [], "bins": []}
