@@ -138,7 +138,9 @@ class LocalBlobStore:
             os.remove(tmp)
             self.touch(info.sha256)
             return info
-        os.makedirs(os.path.dirname(dest), exist_ok=True)
+        folder = os.path.dirname(dest)
+        if not os.path.isdir(folder):  # a stat; mkdir of an existing folder costs far more
+            os.makedirs(folder, exist_ok=True)
         os.chmod(tmp, 0o444)
         os.replace(tmp, dest)
         return info
