@@ -42,7 +42,7 @@ from trackline.sender.sender import Pump
 from trackline.storage import open_store
 store = open_store("sqlite:///" + sys.argv[3])
 c1 = cpu()
-pump = Pump(sys.argv[2], store, pause_gc=True)
+pump = Pump(sys.argv[2], store, dedicated=True)
 t0 = time.perf_counter(); c2 = cpu()
 frames = 0
 while True:

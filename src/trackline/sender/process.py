@@ -205,7 +205,7 @@ def main(argv: str | None = None) -> None:
     pump: Pump | None = None
     try:
         store = open_store(args["store_url"], args.get("blob_url"))
-        pump = Pump(args["log_path"], store, sparklines=args.get("sparklines", False), pause_gc=True)
+        pump = Pump(args["log_path"], store, sparklines=args.get("sparklines", False), dedicated=True)
     except Exception as exc:  # the log keeps everything; tell the parent why
         error = f"could not open the store: {exc}"
         log.warning("trackline: %s; data stays in %s", error, args["log_path"])

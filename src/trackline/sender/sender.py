@@ -36,8 +36,8 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("trackline.sender")
 
-# Between batches the sender yields the GIL so the training thread's log() calls
-# are not held up behind a long replay.
+# A sender thread yields the GIL every this many records, so the training thread's
+# log() calls are not held up behind a long replay.
 _YIELD_EVERY = 256
 
 
@@ -45,13 +45,16 @@ class Pump:
     """Reads new frames from a record log and applies them (to the store, if any)."""
 
     def __init__(
-        self, log_path: str, store: SQLStore | None = None, sparklines: bool = False, pause_gc: bool = False
+        self, log_path: str, store: SQLStore | None = None, sparklines: bool = False, dedicated: bool = False
     ) -> None:
         self.log_path = log_path
-        # A batch makes ~10 objects per record and frees them all at its end; the cyclic
-        # collector would walk them several times meanwhile (~20% of replay time).
-        # Processes that only replay (the sender child, ``trackline sync``) pause it per batch.
-        self.pause_gc = pause_gc
+        # ``dedicated``: this process does nothing but replay (the sender child, ``trackline
+        # sync``). Then the cyclic collector is paused per batch (a batch makes ~10 objects
+        # per record and frees them all at its end; the collector would walk them several
+        # times meanwhile: ~20% of replay time), and the GIL is never yielded (no other
+        # thread wants it; each yield is a system call: ~10% of replay time).
+        self.dedicated = dedicated
+        self._step = None if dedicated else _YIELD_EVERY
         self.reader = RecordReader(log_path)
         self.handler = RunHandler(self.reader.stream_id, sample_sparklines=sparklines)
         self.store = store
@@ -68,7 +71,7 @@ class Pump:
 
     def pump(self, max_bytes: int = 4 << 20) -> int:
         """Apply what is available (about ``max_bytes`` of frames); returns frames applied."""
-        if not self.pause_gc or not gc.isenabled():
+        if not self.dedicated or not gc.isenabled():
             return self._pump(max_bytes)
         gc.disable()
         try:
@@ -94,14 +97,15 @@ class Pump:
             end = first + len(records)
             start = first
             while start < end:
-                stop = min(start + _YIELD_EVERY, end)
+                stop = end if self._step is None else min(start + self._step, end)
                 if start <= skip_to < stop:
                     stop = skip_to + 1
                 handler.apply_many(start, records[start - first : stop - first])
                 if stop - 1 == skip_to:
                     handler.take()
                 start = stop
-                time.sleep(0)  # a sender thread lets the training thread's log() in
+                if self._step is not None:
+                    time.sleep(0)  # a sender thread lets the training thread's log() in
             self.applied_seq = end - 1
             self.records_total += len(payloads)
             self.flush_changes()

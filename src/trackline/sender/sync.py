@@ -51,7 +51,7 @@ def _writer_alive(pump: Pump) -> bool:
 
 def sync_log(log_path: str, store: SQLStore) -> SyncResult:
     """Replay one record log into ``store``; a log whose writer died is marked crashed."""
-    pump = Pump(log_path, store, pause_gc=True)
+    pump = Pump(log_path, store, dedicated=True)
     try:
         while pump.pump():
             pass

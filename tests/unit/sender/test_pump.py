@@ -26,7 +26,7 @@ def _log(path: Path, n: int) -> str:
 
 @pytest.mark.parametrize("pause", [True, False])
 def test_the_collector_is_paused_only_while_a_batch_replays(tmp_path: Path, pause: bool, monkeypatch) -> None:
-    pump = Pump(_log(tmp_path / "run.tlog", 50), pause_gc=pause)
+    pump = Pump(_log(tmp_path / "run.tlog", 50), dedicated=pause)
     seen: list[bool] = []
     apply = pump.handler.apply
 
@@ -63,3 +63,15 @@ def test_the_sender_child_loads_neither_the_sdk_nor_the_postgresql_dialect(tmp_p
     modules = set(out.stdout.split())
     assert "trackline.storage.sql.writer" in modules and "trackline.runstate.handler" in modules
     assert not {m for m in modules if m.startswith(("trackline.sdk", "sqlalchemy.dialects.postgresql"))}
+
+
+@pytest.mark.parametrize("dedicated", [True, False])
+def test_only_a_sender_thread_yields_the_gil_during_a_batch(tmp_path: Path, dedicated: bool, monkeypatch) -> None:
+    from trackline.sender import sender
+
+    pump = Pump(_log(tmp_path / "run.tlog", 1000), dedicated=dedicated)
+    sleeps: list[float] = []
+    monkeypatch.setattr(sender.time, "sleep", lambda s: sleeps.append(s))
+    assert pump.pump() == 1001
+    assert (len(sleeps) == 0) if dedicated else (len(sleeps) == 4)  # every 256 records
+    assert pump.handler.rows == 1000
