@@ -16,7 +16,6 @@ from __future__ import annotations
 import os
 import posixpath
 import re
-import tempfile
 from typing import BinaryIO
 
 _DRIVE = re.compile(r"^[A-Za-z]:")
@@ -94,6 +93,8 @@ def open_inside_for_write(root: str, name: str) -> tuple[str, BinaryIO]:
     os.makedirs(parent, exist_ok=True)
     # makedirs may have followed a link created meanwhile: check again.
     target = target_inside(root, name)
+    import tempfile  # not at module level: the sender child imports this module on its critical path
+
     fd, tmp = tempfile.mkstemp(dir=os.path.dirname(target), prefix=".tl-", suffix=".part")
     return tmp, os.fdopen(fd, "wb")
 

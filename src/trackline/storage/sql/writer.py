@@ -14,7 +14,6 @@ from sqlalchemy import Connection, and_, func, select, update
 from trackline.runstate.changes import Changes
 from trackline.storage import chunks
 from trackline.storage.base import RunKey
-from trackline.storage.sql import artifacts
 from trackline.storage.sql import schema as t
 from trackline.storage.sql.engine import write_transaction
 
@@ -133,6 +132,8 @@ class SQLStreamWriter:
         now = time.time()
         file_rows = self._put_files(ch.files, now)
         if ch.artifacts:  # entry bytes into the blob store, before the transaction
+            from trackline.storage.sql import artifacts  # loaded by runs that log artifacts only
+
             artifacts.prepare(self.store.blobs, ch.artifacts)
         result = write_transaction(self.store.engine, lambda conn: self._apply(conn, ch, ids, now, file_rows))
         self._open.update(result)
@@ -203,6 +204,8 @@ class SQLStreamWriter:
             )
         self._write_events(conn, ch, run_pk, stream_pk)
         if ch.artifacts:
+            from trackline.storage.sql import artifacts
+
             artifacts.apply(conn, run_pk, ch.artifacts, self.store.project_id, now)
         if file_rows:
             upsert(conn, t.run_files, [{"run_pk": run_pk, **r} for r in file_rows], ["run_pk", "path"])
