@@ -712,6 +712,8 @@ class Run:
             seq = writer.append(
                 codec.encode([kinds.EXIT, {"exit_code": code, "state": state, "reason": reason, "ts": time.time()}])
             )
+            if self._sender is not None:
+                self._sender.stop_after(seq)  # the sender's last batch overlaps the fsync below
             writer.close()
             if self._sender is not None:
                 preload = None

@@ -118,6 +118,7 @@ class ProcessSender:
         self._next_id = 0
         self.error: str | None = None
         self._last = Snapshot()
+        self._stop: tuple[int | None, int] | None = None  # (request id, seq) of a stop sent ahead
 
     def start(self) -> None:
         req_r, req_w = os.pipe()
@@ -141,16 +142,36 @@ class ProcessSender:
         os.close(rep_w)
         self._req_w, self._rep_r = req_w, rep_r
 
+    def _request(self, seq: int, stop: bool) -> int | None:
+        """Send a request (caller holds the lock); its id, or None if the child is gone."""
+        self._next_id += 1
+        try:
+            _send(self._req_w, [self._next_id, seq, stop])
+        except OSError as exc:
+            self.error = f"the sender process is gone ({exc})"
+            return None
+        return self._next_id
+
+    def stop_after(self, seq: int) -> None:
+        """Ask the child to finish once the store holds ``seq``, without waiting.
+
+        ``finish()`` sends this before it fsyncs the log, so the child's last batch and the
+        fsync overlap; ``snapshot(seq, stop=True)`` then collects the answer.
+        """
+        if self.proc is None:
+            return
+        with self._lock:
+            self._stop = (self._request(seq, True), seq)
+
     def _ask(self, seq: int, timeout: float | None, stop: bool) -> Snapshot | None:
         if self.proc is None:
             return None
         with self._lock:
-            self._next_id += 1
-            rid = self._next_id
-            try:
-                _send(self._req_w, [rid, seq, stop])
-            except OSError as exc:
-                self.error = f"the sender process is gone ({exc})"
+            if stop and self._stop is not None and self._stop[1] == seq:
+                rid = self._stop[0]
+            else:
+                rid = self._request(seq, stop)
+            if rid is None:
                 return None
             deadline = None if timeout is None else time.monotonic() + timeout
             while True:
