@@ -210,6 +210,8 @@ def run_worker(tool: str, measure: str, data: Path, work: Path, timeout: float,
                    WANDB_ARTIFACT_DIR=str(work / "wandb-home" / "artifacts"))
     else:
         env.update(MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR="false")
+    if measure == "log":
+        warm(data)
     os.sync()  # start every measurement with no dirty pages from the one before
     t0 = time.perf_counter()
     proc = subprocess.run([exe, str(Path(__file__).resolve()), "--worker", tool, measure, str(data), str(work)],
@@ -224,7 +226,23 @@ def run_worker(tool: str, measure: str, data: Path, work: Path, timeout: float,
     return result
 
 
-def timed_command(cmd: list[str] | str, shell: bool = False) -> float:
+def warm(data: Path) -> None:
+    """Read every data file, so each measurement starts with the data in the page cache.
+
+    The VM pages out memory idle for a minute (DAMON ``pageout``), so data read by an
+    earlier measurement is not necessarily still cached when the next one starts.
+    """
+    buf = bytearray(1 << 20)
+    for dirpath, _, names in os.walk(data):
+        for n in names:
+            with open(os.path.join(dirpath, n), "rb", buffering=0) as f:
+                while f.readinto(buf):
+                    pass
+
+
+def timed_command(cmd: list[str] | str, shell: bool = False, data: Path | None = None) -> float:
+    if data is not None:
+        warm(data)
     os.sync()
     t0 = time.perf_counter()
     subprocess.run(cmd, shell=shell, check=True, stdout=subprocess.DEVNULL)
@@ -234,10 +252,11 @@ def timed_command(cmd: list[str] | str, shell: bool = False) -> float:
 def baselines(data: Path, scratch: Path) -> dict[str, Any]:
     out: dict[str, Any] = {}
     dest = scratch / "cp-copy"
-    out["cp"] = {"seconds": timed_command(["cp", "-r", str(data), str(dest)])}
+    out["cp"] = {"seconds": timed_command(["cp", "-r", str(data), str(dest)], data=data)}
     out["sha256sum"] = {"seconds": timed_command(
-        f"find {data} -type f -print0 | xargs -0 sha256sum > /dev/null", shell=True)}
-    out["md5sum"] = {"seconds": timed_command(f"find {data} -type f -print0 | xargs -0 md5sum > /dev/null", shell=True)}
+        f"find {data} -type f -print0 | xargs -0 sha256sum > /dev/null", shell=True, data=data)}
+    out["md5sum"] = {"seconds": timed_command(f"find {data} -type f -print0 | xargs -0 md5sum > /dev/null", shell=True,
+                                              data=data)}
     return out
 
 
