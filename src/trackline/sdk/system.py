@@ -21,6 +21,11 @@ log = logging.getLogger("trackline.system")
 
 _MB = 1024 * 1024
 _GB = 1024**3
+# psutil and NVML load this long after start (or at the first sample if that is sooner).
+# A script that ends, or is interrupted, right after init() never loads them; and a module
+# imported in this thread while the interpreter shuts down after an unhandled
+# KeyboardInterrupt makes Python exit with status 1 instead of dying by SIGINT.
+_SETUP_DELAY = 1.0
 
 
 class SystemSampler:
@@ -62,6 +67,8 @@ class SystemSampler:
             self._thread.join(timeout)
 
     def _loop(self) -> None:
+        if self._stop.wait(min(self.interval, _SETUP_DELAY)):
+            return
         try:
             self._setup()
         except Exception as exc:
