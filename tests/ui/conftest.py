@@ -7,6 +7,7 @@ screenshot also replaces docs/screenshots/workspace.png (the README's picture).
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import subprocess
@@ -65,6 +66,43 @@ def _env(home: Path) -> dict[str, str]:
     env.update(TRACKLINE_HOME=str(home), TRACKLINE_CONFIG_DIR=str(home / "config"), TRACKLINE_SILENT="true",
                PYTHONPATH=str(REPO / "src"))
     return env
+
+
+@contextlib.contextmanager
+def serve_seeded_run(base: Path, seed: str, project: str, *args: str) -> Iterator[str]:
+    """Run ``seed`` (a script that prints "<entity> <run id>" last) in a fresh home under
+    ``base``, serve that home with ``trackline ui`` and yield the run page's Media tab URL."""
+    home, work = base / "home", base / "work"
+    work.mkdir()
+    env = _env(home)
+    seeded = subprocess.run([sys.executable, "-c", seed, *args], cwd=work, env=env, capture_output=True, text=True,
+                            timeout=300)
+    assert seeded.returncode == 0, seeded.stderr
+    entity, run_id = seeded.stdout.split()[-2:]
+    proc = subprocess.Popen([sys.executable, "-m", "trackline.cli.main", "ui", "--port", "0"], cwd=work, env=env,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        assert proc.stdout is not None
+        line = proc.stdout.readline()
+        assert line.startswith("trackline UI: http://127.0.0.1:"), line
+        yield f"{line.split()[2]}/{entity}/{project}/runs/{run_id}?tab=media"
+    finally:
+        proc.terminate()
+        proc.communicate(timeout=20)
+
+
+def media_panel(p: Any, key: str) -> Any:
+    return p.locator(f'[data-testid="media-panel"][data-key="{key}"]')
+
+
+def open_media(page: Page, url: str, timeout_ms: float | None = None) -> Any:
+    """Open a run's Media tab and wait until its panels are loaded."""
+    p = page.page
+    if timeout_ms is not None:
+        p.set_default_timeout(timeout_ms)
+    p.goto(url)
+    p.wait_for_selector('[data-testid="media-tab"][data-loaded="true"]')
+    return p
 
 
 @dataclass

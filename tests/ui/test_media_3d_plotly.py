@@ -6,15 +6,14 @@ from __future__ import annotations
 
 import json
 import struct
-import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from tests.ui.conftest import Page, _env
+from tests.ui.conftest import Page, media_panel, serve_seeded_run
+from tests.ui.conftest import open_media as open_media_tab
 
 Vec = tuple[float, float, float]
 
@@ -140,38 +139,23 @@ print(run.entity, run.id)
 def media_3d_ui(ui_built: None, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     pytest.importorskip("plotly", reason="the plotly figures are made with plotly")
     base = tmp_path_factory.mktemp("media-3d")
-    home, work, files = base / "home", base / "work", base / "files"
-    work.mkdir()
+    files = base / "files"
     files.mkdir()
     write_glb(files / "cube.glb", cube(), [0.9, 0.35, 0.1, 1.0])
     write_obj(files / "cube.obj", cube())
     write_gltf(files / "cube.gltf", cube(), [0.1, 0.4, 0.9, 1.0])
     write_obj(files / "tetra.obj", tetrahedron())
     write_stl(files / "cube.stl", cube())
-    env = _env(home)
-    seeded = subprocess.run([sys.executable, "-c", SEED, str(files)], cwd=work, env=env, capture_output=True, text=True, timeout=300)
-    assert seeded.returncode == 0, seeded.stderr
-    entity, run_id = seeded.stdout.split()[-2:]
-    proc = subprocess.Popen([sys.executable, "-m", "trackline.cli.main", "ui", "--port", "0"], cwd=work, env=env,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    assert proc.stdout is not None
-    line = proc.stdout.readline()
-    assert line.startswith("trackline UI: http://127.0.0.1:"), line
-    yield f"{line.split()[2]}/{entity}/media-3d/runs/{run_id}?tab=media"
-    proc.terminate()
-    proc.communicate(timeout=20)
+    with serve_seeded_run(base, SEED, "media-3d", str(files)) as url:
+        yield url
 
 
-def panel(p: Any, key: str) -> Any:
-    return p.locator(f'[data-testid="media-panel"][data-key="{key}"]')
+panel = media_panel
 
 
 def open_media(page: Page, url: str) -> Any:
-    p = page.page
-    p.set_default_timeout(30_000)  # plotly.js is a 4.6 MB chunk, three.js compiles shaders in software
-    p.goto(url)
-    p.wait_for_selector('[data-testid="media-tab"][data-loaded="true"]')
-    return p
+    # plotly.js is a 4.6 MB chunk, three.js compiles shaders in software
+    return open_media_tab(page, url, timeout_ms=30_000)
 
 
 # Painted pixels of a WebGL canvas (transparent background, so alpha > 0 is the object) and

@@ -4,14 +4,11 @@ sandboxed HTML, point clouds and plot charts."""
 
 from __future__ import annotations
 
-import subprocess
-import sys
 from collections.abc import Iterator
-from typing import Any
 
 import pytest
 
-from tests.ui.conftest import REPO, Page, _env
+from tests.ui.conftest import REPO, Page, media_panel, open_media, serve_seeded_run
 
 SEED = r"""
 import numpy as np, trackline
@@ -48,32 +45,11 @@ print(run.entity, run.id)
 
 @pytest.fixture(scope="module")
 def media_ui(ui_built: None, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    base = tmp_path_factory.mktemp("media-ui")
-    home, work = base / "home", base / "work"
-    work.mkdir()
-    env = _env(home)
-    seeded = subprocess.run([sys.executable, "-c", SEED], cwd=work, env=env, capture_output=True, text=True, timeout=300)
-    assert seeded.returncode == 0, seeded.stderr
-    entity, run_id = seeded.stdout.split()[-2:]
-    proc = subprocess.Popen([sys.executable, "-m", "trackline.cli.main", "ui", "--port", "0"], cwd=work, env=env,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    assert proc.stdout is not None
-    line = proc.stdout.readline()
-    assert line.startswith("trackline UI: http://127.0.0.1:"), line
-    yield f"{line.split()[2]}/{entity}/media-ui/runs/{run_id}?tab=media"
-    proc.terminate()
-    proc.communicate(timeout=20)
+    with serve_seeded_run(tmp_path_factory.mktemp("media-ui"), SEED, "media-ui") as url:
+        yield url
 
 
-def panel(p: Any, key: str) -> Any:
-    return p.locator(f'[data-testid="media-panel"][data-key="{key}"]')
-
-
-def open_media(page: Page, url: str) -> Any:
-    p = page.page
-    p.goto(url)
-    p.wait_for_selector('[data-testid="media-tab"][data-loaded="true"]')
-    return p
+panel = media_panel
 
 
 def test_image_slider_changes_the_image_and_caption(media_ui: str, page: Page) -> None:
