@@ -93,7 +93,7 @@ def open_inside_for_write(root: str, name: str) -> tuple[str, BinaryIO]:
     os.makedirs(parent, exist_ok=True)
     # makedirs may have followed a link created meanwhile: check again.
     target = target_inside(root, name)
-    import tempfile  # not at module level: the sender child imports this module on its critical path
+    import tempfile
 
     fd, tmp = tempfile.mkstemp(dir=os.path.dirname(target), prefix=".tl-", suffix=".part")
     return tmp, os.fdopen(fd, "wb")
