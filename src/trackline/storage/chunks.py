@@ -43,10 +43,10 @@ def encode(steps: Any, values: Any) -> EncodedChunk:
         lo, hi = int(v.min()), int(v.max())
         dtype = "i4" if _I4[0] <= lo and hi <= _I4[1] else "i8"
     else:
-        v = v.astype(np.float64)
+        v = v.astype(np.float64, copy=False)
         with np.errstate(over="ignore", invalid="ignore"):
-            v32 = v.astype(np.float32)
-            exact = np.array_equal(v32.astype(np.float64), v, equal_nan=True)
+            # Most float metrics are not float32-exact: a few values decide that cheaply.
+            exact = _f32_exact(v[:16]) and _f32_exact(v)
         dtype = "f4" if exact else "f8"
     vbytes = v.astype(dtype).tobytes()
     n = len(s)
@@ -56,6 +56,10 @@ def encode(steps: Any, values: Any) -> EncodedChunk:
         contiguous = bool(np.all(np.diff(s) == 1))
     sbytes = None if contiguous else zlib.compress(np.diff(s, prepend=0).tobytes(), 1)
     return EncodedChunk(step_min, step_max, n, dtype, sbytes, vbytes)
+
+
+def _f32_exact(v: np.ndarray) -> bool:
+    return bool(np.array_equal(v.astype(np.float32).astype(np.float64), v, equal_nan=True))
 
 
 def decode(step_min: int, n: int, dtype: str, steps: bytes | None, values: bytes) -> tuple[np.ndarray, np.ndarray]:
