@@ -96,15 +96,21 @@ def _finish(tool: str, mod: Any, run: Any) -> None:
 
 
 def _disk(path: Path) -> int:
+    """Apparent size of every file under ``path``; a file with several names (hard links,
+    as trackline's run media and their blobs) counts once, as ``du`` counts it."""
     total = 0
+    seen: set[tuple[int, int]] = set()
     for root, _dirs, files in os.walk(path):
         for f in files:
             p = Path(root, f)
             if not p.is_symlink() and not f.endswith("-shm"):
                 try:
-                    total += p.stat().st_size
+                    st = p.stat()
                 except OSError:
-                    pass
+                    continue
+                if (st.st_dev, st.st_ino) not in seen:
+                    seen.add((st.st_dev, st.st_ino))
+                    total += st.st_size
     return total
 
 

@@ -62,3 +62,41 @@ def test_offline_media_arrive_with_sync(isolated: Path) -> None:
     files = {f["path"] for f in store.run_files(pk)}  # type: ignore[attr-defined]
     assert ref["path"] in files
     assert any(p.startswith("media/images/table_0_") for p in files)  # the image cell
+
+
+def test_media_files_are_on_disk_once_user_files_are_copied(isolated: Path) -> None:
+    run = trackline.init(project="media")
+    run.log({"img": trackline.Image(np.arange(48, dtype=np.uint8).reshape(4, 4, 3))})
+    user_file = Path.cwd() / "notes.txt"
+    user_file.write_text("mine")
+    run.save(str(user_file), policy="now")
+    run.finish()
+    store, pk = stored(run)
+    blobs = store.blobs  # type: ignore[attr-defined]
+    files = {f["path"]: f for f in store.run_files(pk)}  # type: ignore[attr-defined]
+    media = next(p for p in files if p.startswith("media/images/img_0_"))
+    run_copy, blob = Path(run.dir) / media, Path(blobs.path(files[media]["sha256"]))
+    assert run_copy.stat().st_ino == blob.stat().st_ino  # one file, two names
+    assert run_copy.stat().st_mode & 0o222 == 0  # read-only, like every blob
+    saved = next(p for p in files if p.endswith("notes.txt"))
+    user_blob = Path(blobs.path(files[saved]["sha256"]))  # copied, not linked
+    assert user_blob.stat().st_ino != user_file.stat().st_ino  # the user's file stays theirs
+    user_file.write_text("edited")  # and writable; the stored content does not change
+    assert user_blob.read_text() == "mine"
+
+
+def test_own_files_are_copied_where_links_are_impossible(tmp_path: Path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    import os
+
+    blobs = LocalBlobStore(tmp_path / "blobs")
+    src = tmp_path / "a.png"
+    src.write_bytes(b"png bytes")
+
+    def no_links(*a: object, **k: object) -> None:
+        raise OSError(18, "Invalid cross-device link")
+
+    monkeypatch.setattr(os, "link", no_links)
+    info = blobs.put_own_file(src)
+    assert Path(blobs.path(info.sha256)).read_bytes() == b"png bytes"
+    assert Path(blobs.path(info.sha256)).stat().st_ino != src.stat().st_ino
+    assert blobs.put_own_file(src) == info  # stored once

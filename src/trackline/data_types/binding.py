@@ -86,7 +86,7 @@ class Binder:
 
     def flush(self) -> None:
         if self.pending:
-            self.run._add_files(self.pending, "now")
+            self.run._add_files(self.pending, "now", own=True)
             self.pending = []
 
     def table(self, key: str, table: Table, step: int | str) -> dict[str, Any]:

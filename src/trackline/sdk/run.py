@@ -234,16 +234,22 @@ class Run:
         except OSError:
             pass
 
-    def _add_files(self, paths: Sequence[str], policy: str = "now") -> None:
+    def _add_files(self, paths: Sequence[str], policy: str = "now", own: bool = False) -> None:
         """Record files under ``run.dir`` (POSIX paths relative to it) as run files.
 
         The sender copies them into the blob store by content (so identical files are
         stored once); ``trackline sync`` does the same for offline runs. Used by media
-        types and ``save``. Paths that could escape ``run.dir`` are refused.
+        types and ``save``. Paths that could escape ``run.dir`` are refused. ``own``: files
+        trackline wrote itself and never rewrites (media), which the blob store may hard-link
+        instead of copying.
         """
         from trackline.storage.paths import safe_relpath
 
-        entries = [{"path": safe_relpath(p), "policy": policy, "ts": time.time()} for p in paths]
+        ts = time.time()
+        entries = [{"path": safe_relpath(p), "policy": policy, "ts": ts} for p in paths]
+        if own:
+            for e in entries:
+                e["own"] = True
         if entries:
             self._write([kinds.FILES, entries])
 

@@ -56,6 +56,8 @@ class BlobStore(Protocol):
 
     def put_file(self, path: str | os.PathLike[str]) -> BlobInfo: ...
 
+    def put_own_file(self, path: str | os.PathLike[str]) -> BlobInfo: ...
+
     def put_bytes(self, data: bytes) -> BlobInfo: ...
 
     def open(self, sha256: str) -> BinaryIO: ...
@@ -164,6 +166,36 @@ class LocalBlobStore:
             if os.path.exists(tmp):
                 os.remove(tmp)
             raise
+
+    def put_own_file(self, path: str | os.PathLike[str]) -> BlobInfo:
+        """Store a file that trackline wrote itself and never rewrites (a run's media file).
+
+        The blob becomes a hard link to the file when both are on one file system, so the
+        content is on disk once; the shared file is read-only, like every blob. Where links
+        are not possible (another file system, no link support) it is copied. Files the user
+        owns (``save``, artifacts) are always copied: an edit in place would change the blob.
+        """
+        info = hash_file(path)
+        dest = self.path(info.sha256)
+        if os.path.exists(dest):
+            self.touch(info.sha256)
+            return info
+        tmp = os.path.join(self._incoming_dir(), f"{_INCOMING}link-{info.sha256}-{os.getpid()}-{threading.get_ident()}")
+        try:
+            os.link(path, tmp)
+        except OSError:
+            return self.put_file(path)
+        try:
+            folder = os.path.dirname(dest)
+            if not os.path.isdir(folder):
+                os.makedirs(folder, exist_ok=True)
+            os.chmod(tmp, 0o444)
+            os.replace(tmp, dest)
+        except BaseException:
+            if os.path.lexists(tmp):
+                os.remove(tmp)
+            raise
+        return info
 
     def _incoming_dir(self) -> str:
         """This thread's folder for temporary files (``<root>/.incoming/<slot>``).
@@ -343,6 +375,8 @@ class MemoryBlobStore:
     def put_file(self, path: str | os.PathLike[str]) -> BlobInfo:
         with open(path, "rb") as f:
             return self.put_bytes(f.read())
+
+    put_own_file = put_file
 
     def open(self, sha256: str) -> BinaryIO:
         with self._lock:

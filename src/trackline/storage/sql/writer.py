@@ -150,7 +150,8 @@ class SQLStreamWriter:
             if blobs is None or not src or not os.path.isfile(src):
                 continue  # gone (a temporary file) or no blob store: nothing to keep
             try:
-                info = blobs.put_file(src)
+                # Media files are trackline's own and never rewritten: linked, not copied.
+                info = blobs.put_own_file(src) if f.get("own") else blobs.put_file(src)
             except OSError as exc:
                 log.warning("trackline: could not store run file %s: %s", f["path"], exc)
                 continue
