@@ -113,4 +113,42 @@ def concat(frames: list[Any], engine: str) -> Any:
 
     if not frames:
         return pa.table({})
-    return pa.concat_tables(frames, promote_options="permissive")
+    try:
+        return pa.concat_tables(frames, promote_options="permissive")
+    except (pa.ArrowTypeError, pa.ArrowInvalid):
+        # A key that is text in one run and numeric in another: its column becomes text
+        # in every run (polars' "diagonal_relaxed" does the same).
+        return pa.concat_tables(_text_where_types_differ(frames), promote_options="permissive")
+
+
+def _text_where_types_differ(tables: list[Any]) -> list[Any]:
+    import json
+
+    import pyarrow as pa
+
+    types: dict[str, set[Any]] = {}
+    for t in tables:
+        for field in t.schema:
+            if not pa.types.is_null(field.type):
+                types.setdefault(field.name, set()).add(field.type)
+    mixed = {name for name, ts in types.items() if len(ts) > 1 and not all(_numeric(x) for x in ts)}
+    out = []
+    for t in tables:
+        for name in mixed & set(t.column_names):
+            col = t.column(name)
+            if pa.types.is_string(col.type):
+                continue
+            try:
+                text = col.cast(pa.string())
+            except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+                text = pa.array([None if v is None else json.dumps(v, default=str) for v in col.to_pylist()],
+                                pa.string())
+            t = t.set_column(t.column_names.index(name), name, text)
+        out.append(t)
+    return out
+
+
+def _numeric(t: Any) -> bool:
+    import pyarrow as pa
+
+    return bool(pa.types.is_integer(t) or pa.types.is_floating(t))
