@@ -18,6 +18,7 @@ from sqlalchemy import and_, select
 
 from trackline.storage import chunks
 from trackline.storage.sql import schema as t
+from trackline.storage.sql.history_columns import Ranges, visible_until
 from trackline.storage.sql.store import SQLStore
 
 Series = tuple[np.ndarray, np.ndarray]  # steps int64, values in their stored dtype
@@ -29,11 +30,6 @@ def _decode(step_min: int, n: int, dtype: str, steps: bytes | None, vals: bytes)
     else:
         s = np.cumsum(np.frombuffer(zlib.decompress(steps), dtype=np.int64))
     return s, np.frombuffer(vals, dtype=dtype)
-
-
-def _visible_until(cutoffs: list[tuple[int, int]], stream_pk: int) -> int | None:
-    limits = [step for max_stream, step in cutoffs if stream_pk <= max_stream]
-    return min(limits) if limits else None
 
 
 def _merge(parts: list[Series]) -> Series:
@@ -92,7 +88,7 @@ def read_many(
             for row in conn.execute(q).fetchall():
                 rows.setdefault((int(row[0]), by_id[row[1]]), []).append(row[2:])
     parts: dict[tuple[int, str], list[Series]] = {}
-    ranges = _Ranges()
+    ranges = Ranges()
     for k, chunk_rows in rows.items():
         fast = None if k[0] in cutoffs else _contiguous(chunk_rows, ranges)
         if fast is not None:
@@ -101,7 +97,7 @@ def read_many(
         cut = cutoffs.get(k[0])
         for stream_pk, step_min, n, dtype, steps, vals in chunk_rows:
             s, v = _decode(step_min, n, dtype, steps, vals)
-            until = _visible_until(cut, stream_pk) if cut else None
+            until = visible_until(cut, stream_pk) if cut else None
             if until is not None:
                 keep = s <= until
                 s, v = s[keep], v[keep]
@@ -116,23 +112,7 @@ def read_many(
     return out
 
 
-class _Ranges:
-    """Step arrays ``[first, first + n)`` as read-only views of one shared ``arange`` per start
-    (most runs start at step 0), so a chart of 100 runs allocates one step array, not 100."""
-
-    def __init__(self) -> None:
-        self._by_first: dict[int, np.ndarray] = {}
-
-    def get(self, first: int, n: int) -> np.ndarray:
-        a = self._by_first.get(first)
-        if a is None or len(a) < n:
-            a = np.arange(first, first + max(n, 1024), dtype=np.int64)
-            a.flags.writeable = False
-            self._by_first[first] = a
-        return a[:n]
-
-
-def _contiguous(chunk_rows: list[Any], ranges: _Ranges) -> Series | None:
+def _contiguous(chunk_rows: list[Any], ranges: Ranges) -> Series | None:
     """The common case in one step: chunks of one dtype whose steps follow on without gaps or
     overlaps (each chunk starts where the previous one ended). None for anything else."""
     first = chunk_rows[0]
