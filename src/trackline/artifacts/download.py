@@ -109,8 +109,10 @@ def download_entries(
     stats = DownloadStats()
     mode = 0o666 & ~_umask()
 
+    base = os.path.realpath(root)  # resolved once: every check below is against it
+
     def one(entry: ManifestEntry) -> tuple[int, int]:
-        dest = target_inside(root, entry.path)
+        dest = target_inside(root, entry.path, base)
         if _up_to_date(dest, entry):
             return 0, 0
         try:
@@ -120,7 +122,7 @@ def download_entries(
                 stats.missing_refs.append(entry.path)
                 return 0, 0
             raise
-        tmp, f = open_inside_for_write(root, entry.path)
+        tmp, f = open_inside_for_write(root, entry.path, base, dest)
         f.close()
         try:
             shutil.copyfile(src, tmp)
@@ -128,14 +130,14 @@ def download_entries(
             is_file_ref = entry.ref is not None and entry.ref.startswith("file://") and entry.digest != entry.ref
             if is_file_ref and md5_b64_file(tmp) != entry.digest:
                 raise ValueError(f"Digest mismatch for file {entry.ref}: it changed since it was referenced")
-            commit_inside(root, entry.path, tmp)
+            dest = commit_inside(root, entry.path, tmp, base)
         except BaseException:
             if os.path.exists(tmp):
                 os.remove(tmp)
             raise
         if entry.ref is not None and skip_cache and not entry.ref.startswith("file://"):
             os.remove(src)
-        return 1, os.path.getsize(target_inside(root, entry.path))
+        return 1, os.path.getsize(dest)
 
     if len(entries) <= 1 or threads <= 1:
         results = [one(e) for e in entries]

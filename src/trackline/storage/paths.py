@@ -67,14 +67,16 @@ def join_inside(root: str, name: str) -> str:
     return target
 
 
-def target_inside(root: str, name: str) -> str:
+def target_inside(root: str, name: str, base: str | None = None) -> str:
     """Where ``name`` is written under ``root``: parents resolved (and checked), last part not.
 
     A symlink at the last component is not followed, so a writer replaces the link
     instead of writing through it; a symlinked parent that leads outside is refused.
+    ``base``: ``os.path.realpath(root)``, when the caller writes many files under one root.
     """
     rel = safe_relpath(name)
-    base = os.path.realpath(root)
+    if base is None:
+        base = os.path.realpath(root)
     parts = rel.split("/")
     parent = os.path.realpath(os.path.join(base, *parts[:-1])) if len(parts) > 1 else base
     if not _inside(base, parent):
@@ -82,26 +84,31 @@ def target_inside(root: str, name: str) -> str:
     return os.path.join(parent, parts[-1])
 
 
-def open_inside_for_write(root: str, name: str) -> tuple[str, BinaryIO]:
+def open_inside_for_write(
+    root: str, name: str, base: str | None = None, target: str | None = None
+) -> tuple[str, BinaryIO]:
     """``(temporary path, open file)`` next to ``root/name``, to write and then rename.
 
     Call :func:`commit_inside` with the temporary path when done. Parents are created
-    inside ``root``.
+    inside ``root``. ``base`` as for :func:`target_inside`; ``target``: what
+    :func:`target_inside` just returned for ``name`` (saves resolving it again).
     """
-    target = target_inside(root, name)
+    if target is None:
+        target = target_inside(root, name, base)
     parent = os.path.dirname(target)
-    os.makedirs(parent, exist_ok=True)
-    # makedirs may have followed a link created meanwhile: check again.
-    target = target_inside(root, name)
+    if not os.path.isdir(parent):
+        os.makedirs(parent, exist_ok=True)
+        # makedirs may have followed a link created meanwhile: check again.
+        target = target_inside(root, name, base)
     import tempfile
 
     fd, tmp = tempfile.mkstemp(dir=os.path.dirname(target), prefix=".tl-", suffix=".part")
     return tmp, os.fdopen(fd, "wb")
 
 
-def commit_inside(root: str, name: str, tmp_path: str) -> str:
+def commit_inside(root: str, name: str, tmp_path: str, base: str | None = None) -> str:
     """Rename a finished temporary file onto ``root/name`` (replacing a link, never following it)."""
-    target = target_inside(root, name)
+    target = target_inside(root, name, base)
     if os.path.isdir(target) and not os.path.islink(target):
         os.remove(tmp_path)
         raise UnsafePathError(f"cannot write {name!r} under {root}: a folder of that name is there")
