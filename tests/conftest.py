@@ -93,3 +93,15 @@ def store_url(request: pytest.FixtureRequest, isolated: Path, monkeypatch: pytes
         monkeypatch.setenv("TRACKLINE_STORE", url)
         monkeypatch.setenv("TRACKLINE_BLOBS", str(isolated / "blobs"))
         yield url
+
+
+def write_tree(root: Path, files: dict[str, bytes] | dict[str, str]) -> str:
+    """Write ``{relative path: content}`` under ``root`` (folders made as needed); returns ``root``."""
+    for name, data in files.items():
+        p = root / name
+        p.parent.mkdir(parents=True, exist_ok=True)
+        if isinstance(data, bytes):
+            p.write_bytes(data)
+        else:
+            p.write_text(data)
+    return str(root)

@@ -28,3 +28,13 @@ def test_a_key_that_is_text_in_one_run_and_numeric_in_another(engine: str) -> No
     assert str(by_run[ids[1]]["k"]) == "text"
     assert float(by_run[ids[0]]["k"]) == 1.5  # kept as its text in arrow/polars, a number in pandas
     assert all(int(r["n"]) == 1 for r in rows)
+
+
+def test_arrow_frames_with_nested_or_boolean_values_against_text() -> None:
+    pa = pytest.importorskip("pyarrow")
+    from trackline.api.frames import concat
+
+    out = concat([pa.table({"k": [1.5, None]}), pa.table({"k": ["x"]}), pa.table({"k": [{"a": 1}]}),
+                  pa.table({"k": [True]})], "arrow")
+    assert out.column("k").to_pylist() == ["1.5", None, "x", '{"a": 1}', "true"]
+    assert concat([pa.table({"k": [1]}), pa.table({"k": [2.5]})], "arrow").column("k").type == pa.float64()

@@ -9,7 +9,7 @@ import time
 from pathlib import Path
 
 import trackline
-from tests.conftest import PYTHON, child_env
+from tests.conftest import PYTHON, child_env, write_tree
 from trackline.artifacts import gc
 from trackline.records import kinds
 from trackline.records.codec import encode
@@ -18,12 +18,7 @@ from trackline.sender.sync import sync_log
 from trackline.storage import open_store
 from trackline.storage.blobs import LocalBlobStore
 
-
-def folder(root: Path, files: dict[str, bytes]) -> str:
-    root.mkdir(parents=True, exist_ok=True)
-    for name, data in files.items():
-        (root / name).write_bytes(data)
-    return str(root)
+folder = write_tree
 
 
 def age_all(blobs: LocalBlobStore, seconds: float = 7200) -> None:

@@ -12,19 +12,13 @@ from pathlib import Path
 import pytest
 
 import trackline
-from tests.conftest import PYTHON, child_env
+from tests.conftest import PYTHON, child_env, write_tree
 from trackline.artifacts import ArtifactNotFoundError
 from trackline.artifacts.client import ArtifactClient
 from trackline.sender.sync import sync_log
 from trackline.storage import open_store
 
-
-def make_dir(root: Path, files: dict[str, str]) -> str:
-    for name, text in files.items():
-        p = root / name
-        p.parent.mkdir(parents=True, exist_ok=True)
-        p.write_text(text)
-    return str(root)
+make_dir = write_tree
 
 
 def logged(run: trackline.Run, name: str, folder: str, **kw: object) -> trackline.Artifact:

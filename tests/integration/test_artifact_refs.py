@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 import trackline
+from tests.conftest import write_tree
 from trackline.artifacts import gc
 from trackline.artifacts.client import ArtifactClient
 from trackline.sender.sync import sync_log
@@ -19,12 +20,7 @@ def b64md5(data: bytes) -> str:
     return base64.b64encode(hashlib.md5(data).digest()).decode()
 
 
-def folder(root: Path, files: dict[str, bytes]) -> str:
-    for name, data in files.items():
-        p = root / name
-        p.parent.mkdir(parents=True, exist_ok=True)
-        p.write_bytes(data)
-    return str(root)
+folder = write_tree
 
 
 def log_raw(run: trackline.Run, tmp_path: Path) -> trackline.Artifact:
@@ -160,7 +156,7 @@ def test_reference_errors(tmp_path: Path) -> None:
         art.add_reference(f"wandb-artifact://{raw.id}")
     with pytest.raises(ValueError, match=r"\.\."):
         art.add_reference(f"wandb-artifact://{raw.id}/../a.txt")
-    with pytest.raises(NotImplementedError, match="get_entry"):
+    with pytest.raises(ValueError, match=r"not bound to a logged artifact.*get_entry"):
         trackline.Artifact("draft", "dataset").add_reference(
             trackline.artifacts.ManifestEntry(path="a.txt", digest="x"))
     assert len(art.manifest) == 0

@@ -138,9 +138,9 @@ def _text_where_types_differ(tables: list[Any]) -> list[Any]:
             col = t.column(name)
             if pa.types.is_string(col.type):
                 continue
-            try:
+            if pa.types.is_integer(col.type) or pa.types.is_floating(col.type) or pa.types.is_boolean(col.type):
                 text = col.cast(pa.string())
-            except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+            else:  # lists, structs, bytes: their JSON text
                 text = pa.array([None if v is None else json.dumps(v, default=str) for v in col.to_pylist()],
                                 pa.string())
             t = t.set_column(t.column_names.index(name), name, text)

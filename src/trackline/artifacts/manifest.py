@@ -48,7 +48,9 @@ class ManifestEntry:
     def parent_artifact(self) -> Any:
         """The logged artifact this entry belongs to (``artifact.get_entry(...)``)."""
         if self._parent is None:
-            raise NotImplementedError("this entry is not bound to a logged artifact; use artifact.get_entry(path)")
+            raise ValueError(
+                f"entry {self.path!r} is not bound to a logged artifact: get it with artifact.get_entry(path)"
+            )
         return self._parent
 
     def download(self, root: str | None = None, skip_cache: bool | None = None) -> str:

@@ -176,7 +176,7 @@ class Media(WBValue):
 
         Classes with a combined form (images, audio, video, html, 3D objects) override this.
         The others (tables, plotly figures, masks, boxes) are kept as a list of their own
-        references, where W&B raises ``NotImplementedError`` and the whole log call is lost.
+        references (W&B has no combined form for them either: its log call fails and is lost).
         """
         return [m._bind_json(binder, key, step) for m in seq]
 

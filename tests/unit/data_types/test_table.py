@@ -187,7 +187,7 @@ def test_table_with_image_cells_writes_the_images_and_keeps_references(run: trac
 
 
 def test_a_list_of_tables_is_kept_as_a_list_of_table_references(run: trackline.Run) -> None:
-    # W&B raises NotImplementedError from Media.seq_to_json here and the whole call is lost.
+    # W&B's Media.seq_to_json has no implementation for tables: there the whole call is lost.
     a = trackline.Table(columns=["x"], data=[[1]])
     b = trackline.Table(columns=["x"], data=[[2], [3]])
     run.log({"tables": [a, b], "loss": 0.5})
