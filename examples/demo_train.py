@@ -8,6 +8,8 @@ from __future__ import annotations
 import math
 import random
 
+import numpy as np
+
 import trackline as wandb
 
 
@@ -30,7 +32,16 @@ def main() -> None:
             lr = run.config.lr * 0.5 * (1 + math.cos(math.pi * step / (steps_per_epoch * run.config.epochs)))
             wandb.log({"train/loss": loss + spike, "train/lr": lr, "train/grad_norm": abs(rng.gauss(1, 0.2))})
         val_loss = loss + 0.05 + 0.01 * rng.random()
-        wandb.log({"epoch": epoch, "val/loss": val_loss, "val/acc": 1 - val_loss / 3})
+        # Media: a "prediction" image that sharpens as training goes on, and the weights' histogram
+        # (the run page's Media tab has a step slider for both).
+        yy, xx = np.mgrid[0:64, 0:64] / 64.0
+        noise = np.random.default_rng(100 + epoch).normal(0, 0.6 / (epoch + 1), (64, 64))
+        pattern = np.clip(0.5 + 0.5 * np.sin(12 * xx + 6 * yy) + noise, 0, 1)
+        image = (np.stack([pattern, pattern ** 2, 1 - pattern], axis=-1) * 255).astype(np.uint8)
+        weights = np.random.default_rng(epoch).normal(0, 1.0 / (epoch + 1), 10_000)
+        wandb.log({"epoch": epoch, "val/loss": val_loss, "val/acc": 1 - val_loss / 3,
+                   "val/prediction": wandb.Image(image, caption=f"epoch {epoch}"),
+                   "val/weights": wandb.Histogram(weights)})
     run.summary["final_note"] = "done"
     run.finish()
 
