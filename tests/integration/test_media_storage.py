@@ -100,3 +100,15 @@ def test_own_files_are_copied_where_links_are_impossible(tmp_path: Path, monkeyp
     assert Path(blobs.path(info.sha256)).read_bytes() == b"png bytes"
     assert Path(blobs.path(info.sha256)).stat().st_ino != src.stat().st_ino
     assert blobs.put_own_file(src) == info  # stored once
+
+
+def test_a_symlink_is_copied_never_linked_or_chmodded(tmp_path: Path) -> None:
+    blobs = LocalBlobStore(tmp_path / "blobs")
+    target = tmp_path / "elsewhere.bin"
+    target.write_bytes(b"someone else's file")
+    link = tmp_path / "media.png"
+    link.symlink_to(target)
+    info = blobs.put_own_file(link)
+    blob = Path(blobs.path(info.sha256))
+    assert not blob.is_symlink() and blob.read_bytes() == b"someone else's file"
+    assert target.stat().st_mode & 0o200  # the target keeps its write permission

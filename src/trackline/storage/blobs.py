@@ -175,6 +175,8 @@ class LocalBlobStore:
         are not possible (another file system, no link support) it is copied. Files the user
         owns (``save``, artifacts) are always copied: an edit in place would change the blob.
         """
+        if os.path.islink(path):  # a link would make the blob a link (and chmod its target)
+            return self.put_file(path)
         info = hash_file(path)
         dest = self.path(info.sha256)
         if os.path.exists(dest):
