@@ -50,7 +50,7 @@ from typing import Any
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
-from run import fmt, machine_info  # noqa: E402
+from run import fmt, machine_info, render_table  # noqa: E402
 
 VENVS = HERE / ".venvs"
 RESULTS = HERE / "results"
@@ -401,24 +401,8 @@ def print_table(report: list[dict[str, Any]], tools: list[str], title: str) -> N
     caption = ("adv = how many times better trackline is than that peer (peer/trackline for times, "
                "trackline/peer for rates); ~ = extrapolated linearly in points from the peer-size run; "
                "pass = trackline vs the issue's target")
-    try:
-        from rich.console import Console
-        from rich.table import Table
-    except ImportError:
-        widths = [max(len(x[i]) for x in [header, *body]) for i in range(len(header))]
-        print(title)
-        for x in [header, ["-" * w for w in widths], *body]:
-            print("  ".join(c.ljust(w) for c, w in zip(x, widths, strict=True)))
-        print(caption)
-        return
-    table = Table(title=title, caption=caption)
-    for h in header:
-        table.add_column(h, justify="left" if h in ("measurement", "unit", "target") else "right",
-                         no_wrap=h == "measurement")
-    for x in body:
-        x[4] = {"PASS": "[green]PASS[/]", "FAIL": "[red]FAIL[/]"}.get(x[4], x[4])
-        table.add_row(*x)
-    Console(width=max(170, shutil.get_terminal_size().columns)).print(table)
+    render_table(title, header, body, caption, left=("measurement", "unit", "target"), width=170,
+                 no_wrap=("measurement",))
 
 
 def show(doc: dict[str, Any], no_json: bool) -> None:

@@ -319,6 +319,12 @@ def print_table(report: list[dict[str, Any]], tools: list[str], title: str) -> N
         "(peer/trackline for lower-is-better rows, trackline/peer otherwise); "
         "pass = trackline vs DESIGN.md target"
     )
+    render_table(title, header, body, caption, left=("metric", "unit", "target"), width=160)
+
+
+def render_table(title: str, header: list[str], body: list[list[str]], caption: str,
+                 left: tuple[str, ...], width: int, no_wrap: tuple[str, ...] = ()) -> None:
+    """Print a result table with rich (PASS/FAIL in column 5 coloured), or plain text without it."""
     try:
         from rich.console import Console
         from rich.table import Table
@@ -331,12 +337,12 @@ def print_table(report: list[dict[str, Any]], tools: list[str], title: str) -> N
         return
     table = Table(title=title, caption=caption)
     for h in header:
-        table.add_column(h, justify="left" if h in ("metric", "unit", "target") else "right")
+        table.add_column(h, justify="left" if h in left else "right", no_wrap=h in no_wrap)
     for r in body:
         styled = list(r)
         styled[4] = {"PASS": "[green]PASS[/]", "FAIL": "[red]FAIL[/]"}.get(r[4], r[4])
         table.add_row(*styled)
-    Console(width=max(160, shutil.get_terminal_size().columns)).print(table)
+    Console(width=max(width, shutil.get_terminal_size().columns)).print(table)
 
 
 def machine_info() -> dict[str, Any]:
