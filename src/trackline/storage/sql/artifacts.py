@@ -409,29 +409,24 @@ def link_version(conn: Connection, vid: int, project_id: int, collection: str, a
     return link
 
 
-def entry_rows(conn: Connection, vid: int) -> list[dict[str, Any]]:
-    """Entries of a version (a link's are its source's), by path."""
+def _entries_query(conn: Connection, vid: int) -> Any:
+    """The select of a version's entries (a link's are its source's)."""
     v, e = t.artifact_versions.c, t.artifact_entries.c
     src = conn.execute(select(v.source_version_id).where(v.id == vid)).scalar()
     if src is not None:
         vid = int(src)
-    rows = conn.execute(
-        select(e.path, e.digest, e.size, e.sha256, e.ref, e.extra, e.birth_artifact_id)
-        .where(e.version_id == vid).order_by(e.path)
-    )
+    return select(e.path, e.digest, e.size, e.sha256, e.ref, e.extra, e.birth_artifact_id).where(e.version_id == vid)
+
+
+def entry_rows(conn: Connection, vid: int) -> list[dict[str, Any]]:
+    """Entries of a version (a link's are its source's), by path."""
+    rows = conn.execute(_entries_query(conn, vid).order_by(t.artifact_entries.c.path))
     return [dict(r._mapping) for r in rows]
 
 
 def entry_row(conn: Connection, vid: int, path: str) -> dict[str, Any] | None:
     """One entry of a version (a link's: its source's), or None."""
-    v, e = t.artifact_versions.c, t.artifact_entries.c
-    src = conn.execute(select(v.source_version_id).where(v.id == vid)).scalar()
-    if src is not None:
-        vid = int(src)
-    row = conn.execute(
-        select(e.path, e.digest, e.size, e.sha256, e.ref, e.extra, e.birth_artifact_id)
-        .where(and_(e.version_id == vid, e.path == path))
-    ).first()
+    row = conn.execute(_entries_query(conn, vid).where(t.artifact_entries.c.path == path)).first()
     return None if row is None else dict(row._mapping)
 
 
