@@ -19,6 +19,7 @@ import numpy as np
 
 from trackline.records import kinds
 from trackline.runstate import steps
+from trackline.runstate.blocks import Block
 from trackline.runstate.changes import Changes
 from trackline.runstate.flatten import delete_path, iter_leaves, join_name, set_path, split_name
 from trackline.runstate.metrics import Aggregate, MetricDef, MetricRegistry
@@ -169,6 +170,26 @@ class RunHandler:
                 ch.first_seq = first_seq
             ch.last_seq = last
 
+    def apply_block(self, first_seq: int, block: Block) -> None:
+        """``apply_many`` of ``block.rows`` plain ``log(d)`` records, from their decoded columns.
+
+        The caller checks ``pending`` first: a block is only the common row when no
+        ``commit=False`` row is waiting.
+        """
+        assert not self.pending
+        n = block.rows
+        base = self.start_time - self.runtime_offset
+        steps_arr = np.arange(self.cur, self.cur + n, dtype=np.int64)
+        keys = (*block.keys, "_timestamp", "_runtime")
+        self._buffer.add_block(keys, steps_arr, [*block.columns, block.ts, block.ts - base])
+        self._settle(self.cur + n, n, float(block.ts[-1]))
+        last = first_seq + n - 1
+        self.seq = last
+        ch = self._changes
+        if ch.first_seq == 0:
+            ch.first_seq = first_seq
+        ch.last_seq = last
+
     def _settle(self, cur: int, n: int, last_ts: float | None) -> None:
         """Book ``n`` rows written by ``apply_many``'s inlined path, the last at step ``cur - 1``."""
         self.cur = cur
@@ -295,6 +316,9 @@ class RunHandler:
             self._summary_keys.add("_step")
 
     def _group(self, g: Group) -> None:
+        if g.arrays is not None:
+            self._group_columns(g, g.arrays, list(g.arrays))
+            return
         cols = g.columns()
         arrays = [column(col) for col in cols]
         if any(nested_rows(col) for col, arr in zip(cols, arrays, strict=True) if arr is None):
@@ -308,30 +332,34 @@ class RunHandler:
             return
         self._group_columns(g, cols, arrays)
 
-    def _group_columns(self, g: Group, cols: list[tuple[Any, ...]], arrays: list[np.ndarray | None]) -> None:
+    def _group_columns(
+        self, g: Group, cols: list[Any], arrays: list[np.ndarray | None]
+    ) -> None:
+        """Book a group's columns (tuples of values, or a block's arrays): points, summary, aggregates."""
         steps_arr = np.asarray(g.steps, dtype=np.int64)
         has_defs = bool(self.metrics.defs)
         sync: set[str] = set()
         summary = self.summary
         for name, col, arr in zip(g.keys, cols, arrays, strict=True):
+            last = col[-1].item() if isinstance(col, np.ndarray) else col[-1]  # a Python number either way
             if arr is not None:
                 self._segments.setdefault(name, []).append((steps_arr, arr))
             else:
-                num_steps, num_vals, others = split_mixed(steps_arr, col)
+                num_steps, num_vals, others = split_mixed(steps_arr, tuple(col))
                 if len(num_steps):
                     self._segments.setdefault(name, []).append((num_steps, num_vals))
                 if others:
                     self._changes.values.setdefault(name, []).extend(others)
             if name in self._step_metrics:
-                self._step_metric_values[name] = col[-1]
+                self._step_metric_values[name] = last
             d = self.metrics.lookup(name) if has_defs else None
             plain = plain_name(name)
             self._summary_keys.add(name if plain else split_name(name)[0])
             if d is None or not d.summary:
                 if plain:
-                    summary[name] = col[-1]
+                    summary[name] = last
                 else:
-                    set_path(summary, split_name(name), col[-1])
+                    set_path(summary, split_name(name), last)
             else:
                 agg = self._aggs.get(name)
                 if agg is None:

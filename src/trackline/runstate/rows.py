@@ -27,6 +27,7 @@ class Group:
     steps: list[int] = field(default_factory=list)
     rows: list[dict[str, Any]] = field(default_factory=list)
     keyset: frozenset[str] = frozenset()
+    arrays: list[np.ndarray] | None = None  # a decoded block: its columns, already numpy (no rows)
 
     def columns(self) -> list[tuple[Any, ...]]:
         if len(self.keys) == 1:
@@ -60,6 +61,11 @@ class RowBuffer:
                 self.groups.append(g)
         g.steps.append(step)
         g.rows.append(row)
+
+    def add_block(self, keys: tuple[str, ...], steps: np.ndarray, arrays: list[np.ndarray]) -> None:
+        """Buffer a block's columns as a group of its own (rows added later start a new group)."""
+        self.groups.append(Group(keys, list(steps.tolist()), keyset=frozenset(keys), arrays=arrays))
+        self._cur = None
 
     def current(self) -> Group | None:
         """The group the next row with the same keys would join."""

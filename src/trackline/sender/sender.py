@@ -26,6 +26,7 @@ from typing import TYPE_CHECKING, Any
 
 from trackline.records import codec, kinds
 from trackline.records.frames import RecordReader
+from trackline.runstate import blocks
 from trackline.runstate.handler import RunHandler
 from trackline.sender.snapshot import Snapshot
 from trackline.storage.paths import join_inside
@@ -84,32 +85,45 @@ class Pump:
             first, payloads = self.reader.poll_payloads(max_bytes)
             if not payloads:
                 return 0
-            records = list(map(codec.decode, payloads))
-            if self.key is None:
-                for record in records:
-                    if record[0] == kinds.RUN:
-                        self._start(record[1])
-                        break
-            handler = self.handler
+            end = first + len(payloads)
             # Records up to the store's applied_seq only rebuild the handler's state: the
             # batch is cut there and what it produced is dropped.
             skip_to = self.writer.applied_seq if self.writer is not None else 0
-            end = first + len(records)
-            start = first
-            while start < end:
-                stop = end if self._step is None else min(start + self._step, end)
-                if start <= skip_to < stop:
-                    stop = skip_to + 1
-                handler.apply_many(start, records[start - first : stop - first])
-                if stop - 1 == skip_to:
-                    handler.take()
-                start = stop
-                if self._step is not None:
-                    time.sleep(0)  # a sender thread lets the training thread's log() in
+            if first <= skip_to < end - 1:
+                self._apply(first, payloads[: skip_to + 1 - first])
+                self.handler.take()
+                self._apply(skip_to + 1, payloads[skip_to + 1 - first :])
+            else:
+                self._apply(first, payloads)
+                if skip_to == end - 1:
+                    self.handler.take()
             self.applied_seq = end - 1
             self.records_total += len(payloads)
             self.flush_changes()
             return len(payloads)
+
+    def _apply(self, first: int, payloads: list[bytes]) -> None:
+        """Replay consecutive records: runs of plain ``log(d)`` rows as blocks, the rest one by one."""
+        handler = self.handler
+        for start, stop, block in blocks.plan(payloads):
+            if block is not None and not handler.pending:
+                handler.apply_block(first + start, block)
+            else:
+                self._apply_records(first + start, list(map(codec.decode, payloads[start:stop])))
+            if self._step is not None:
+                time.sleep(0)  # a sender thread lets the training thread's log() in
+
+    def _apply_records(self, first: int, records: list[Any]) -> None:
+        if self.key is None:
+            for record in records:
+                if record[0] == kinds.RUN:
+                    self._start(record[1])
+                    break
+        step = self._step or len(records)
+        for at in range(0, len(records), step):
+            self.handler.apply_many(first + at, records[at : at + step])
+            if self._step is not None and at + step < len(records):
+                time.sleep(0)
 
     def flush_changes(self) -> None:
         with self.lock:

@@ -15,11 +15,13 @@ from trackline.records.frames import RecordWriter
 from trackline.sender.sender import Pump
 
 
-def _log(path: Path, n: int) -> str:
+def _log(path: Path, n: int, tag: str | None = None) -> str:
+    """A run of ``n`` log() records; with ``tag`` each also holds a string (rows the block path can't take)."""
     w = RecordWriter(str(path))
     w.append(codec.encode([kinds.RUN, {"entity": "e", "project": "p", "run_id": "r", "start_time": 1.0}]))
     for i in range(n):
-        w.append(codec.encode([kinds.HISTORY, {"loss": 1.0 / (i + 1)}, None, None, 2.0 + i]))
+        row: dict[str, Any] = {"loss": 1.0 / (i + 1)} if tag is None else {"loss": 1.0 / (i + 1), "tag": tag}
+        w.append(codec.encode([kinds.HISTORY, row, None, None, 2.0 + i]))
     w.close()
     return str(path)
 
@@ -70,9 +72,20 @@ def test_the_sender_child_loads_neither_the_sdk_nor_the_postgresql_dialect(tmp_p
 def test_only_a_sender_thread_yields_the_gil_during_a_batch(tmp_path: Path, dedicated: bool, monkeypatch) -> None:
     from trackline.sender import sender
 
-    pump = Pump(_log(tmp_path / "run.tlog", 1000), dedicated=dedicated)
+    pump = Pump(_log(tmp_path / "run.tlog", 1000, tag="x"), dedicated=dedicated)
     sleeps: list[float] = []
     monkeypatch.setattr(sender.time, "sleep", lambda s: sleeps.append(s))
     assert pump.pump() == 1001
     assert (len(sleeps) == 0) if dedicated else (len(sleeps) == 4)  # every 256 records
     assert pump.handler.rows == 1000
+
+
+def test_a_sender_thread_yields_between_blocks(tmp_path: Path, monkeypatch) -> None:
+    from trackline.sender import sender
+
+    pump = Pump(_log(tmp_path / "run.tlog", 1000))
+    sleeps: list[float] = []
+    monkeypatch.setattr(sender.time, "sleep", lambda s: sleeps.append(s))
+    assert pump.pump() == 1001
+    assert len(sleeps) == 2  # after the run record, after the block of 1000 rows
+    assert pump.handler.rows == 1000 and pump.handler.summary["loss"] == 1.0 / 1000
