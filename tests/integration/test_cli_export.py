@@ -1,12 +1,15 @@
 """trackline export to Parquet: compressions and encodings read back the same data; numeric
-columns go to Arrow without pandas; the reading thread hands errors over; the file is
-flushed to disk before it gets its name."""
+columns go to Arrow without pandas; many runs and keys come out as scan_history reads them,
+the same with or without the reading thread; tables are built on the reading thread, which
+hands errors over naming the run; the file is flushed to disk before it gets its name."""
 
 from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -15,10 +18,26 @@ import pytest
 
 from tests.conftest import PYTHON, child_env
 from tests.unit.api.seeding import isolated_env, make_run, store_path
-from trackline.cli.export import read_ahead
+from trackline.cli import export_writers
+from trackline.cli.export import ExportError, export_cmd, read_ahead
 
 pq = pytest.importorskip("pyarrow.parquet")
 N = 3000  # two windows' worth of chunks per run, gaps and all
+MANY = 8  # runs of project "many": each its own keys, step gaps and length
+
+
+def many_rows(i: int) -> list[tuple[dict[str, Any], int]]:
+    rows = []
+    for step in range(0, 2000 + 1500 * i, 1 + i % 3):
+        row: dict[str, Any] = {"loss": 1.0 / (step + 1) + i}
+        if i % 2:
+            row["acc"] = step % 7 / 7
+        if i % 3 == 0 and step % 5 == 0:
+            row["note"] = f"r{i}s{step}"
+        if i == 5:
+            row["big"] = float("inf") if step % 11 == 0 else -step * 1e300
+        rows.append((row, step))
+    return rows
 
 
 @pytest.fixture(scope="module")
@@ -29,6 +48,9 @@ def root(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
                                   for i in range(N)])
         make_run("p", "r2", rows=[({"loss": float(i), "note": f"t{i}"}, i * 7) for i in range(10)])
         make_run("q", "nums", rows=[{"a": float(i), "b": i} for i in range(100)])
+        for i in range(MANY):
+            make_run("many", f"m{i}", rows=many_rows(i))
+        make_run("many", "empty")
     yield root
 
 
@@ -124,3 +146,101 @@ def test_the_file_is_on_disk_before_it_is_renamed(root: Path, monkeypatch: pytes
         export_cmd.main(["q", "-o", str(out), "--no-progress", "--store", str(store_path(root))],
                         standalone_mode=False)
     assert events == ["fsync", "replace"] and out.exists()
+
+
+# -- many runs and keys, the reading thread ----------------------------------------------------
+
+
+def export_many(root: Path, out: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Project "many" to ``out`` in windows of 4096 rows (scan's smallest): several per run."""
+    monkeypatch.setattr(export_writers, "EXPORT_WINDOW", 1)
+    with isolated_env(root):
+        export_cmd.main(["many", "-o", str(out), "--no-progress", "--store", str(store_path(root))],
+                        standalone_mode=False)
+
+
+def test_many_runs_and_keys_export_as_scan_history_reads_them(root: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import trackline
+
+    out = root / "work" / "many.parquet"
+    export_many(root, out, monkeypatch)
+    table = pq.read_table(out)
+    with isolated_env(root):
+        runs = list(trackline.Api().runs("many", order="+created_at"))
+        columns = sorted({k for r in runs for k in r.history_keys()} - {"_step"})
+        want: dict[str, list[Any]] = {"run_id": [], "_step": [], **{k: [] for k in columns}}
+        for run in runs:
+            for row in run.scan_history():
+                want["run_id"].append(run.id)
+                for k in want.keys() - {"run_id"}:
+                    want[k].append(row.get(k))
+    assert columns == ["_runtime", "_timestamp", "acc", "big", "loss", "note"]
+    assert table.to_pydict() == want
+    assert len(want["run_id"]) == sum(len(many_rows(i)) for i in range(MANY))
+    assert pq.ParquetFile(out).metadata.num_row_groups > MANY
+
+
+def test_the_reading_thread_changes_nothing_in_the_file(root: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    threaded, serial = root / "work" / "threaded.parquet", root / "work" / "serial.parquet"
+    export_many(root, threaded, monkeypatch)
+    monkeypatch.setattr("trackline.cli.export.read_ahead", lambda items: items)  # one thread
+    export_many(root, serial, monkeypatch)
+    assert threaded.read_bytes() == serial.read_bytes()
+
+
+def test_tables_are_built_on_the_reading_thread_and_written_to_a_pyarrow_file(
+    root: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    pa = pytest.importorskip("pyarrow")
+    threads, sinks = set(), []
+    prepare, init = export_writers.ParquetWriter.prepare, export_writers.ParquetWriter.__init__
+
+    def prepare_here(self: Any, *a: Any) -> Any:
+        threads.add(threading.current_thread().name)
+        return prepare(self, *a)
+
+    def init_here(self: Any, out: Any, *a: Any, **kw: Any) -> None:
+        sinks.append(out)
+        init(self, out, *a, **kw)
+
+    monkeypatch.setattr(export_writers.ParquetWriter, "prepare", prepare_here)
+    monkeypatch.setattr(export_writers.ParquetWriter, "__init__", init_here)
+    export_many(root, root / "work" / "where.parquet", monkeypatch)
+    assert threads == {"trackline-export-read"}
+    # Not a Python file: pyarrow would take the GIL for every page written to it.
+    assert len(sinks) == 1 and isinstance(sinks[0], pa.NativeFile)
+
+
+def test_an_error_on_the_reading_thread_names_the_run_and_leaves_no_file(
+    root: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from trackline.api.reader import StoreReader
+
+    columns = StoreReader.columns
+
+    def failing(self: StoreReader, run: dict[str, Any], *a: Any, **kw: Any) -> Any:
+        if run["run_id"] == "m3":
+            raise OSError("disk I/O error")
+        return columns(self, run, *a, **kw)
+
+    monkeypatch.setattr(StoreReader, "columns", failing)
+    out = root / "work" / "failed.parquet"
+    with pytest.raises(ExportError) as caught:
+        export_many(root, out, monkeypatch)
+    assert re.fullmatch(r"reading run m3 of \w+/many failed: OSError: disk I/O error", caught.value.format_message())
+    assert isinstance(caught.value.__cause__, OSError)
+    assert not out.exists() and not list(out.parent.glob("failed.parquet.*"))
+
+
+def test_export_imports_neither_numpy_nor_rich_before_it_needs_them(root: Path) -> None:
+    out = root / "work" / "lazy.parquet"
+    code = (
+        "import json, sys; import trackline.cli.main; from trackline.cli.export import export_cmd; "
+        "before = sorted(m for m in ('numpy', 'pyarrow', 'rich') if m in sys.modules); "
+        f"export_cmd.main(['q', '-o', {str(out)!r}, '--no-progress'], standalone_mode=False); "
+        "print(json.dumps([before, 'rich' in sys.modules]))"
+    )
+    p = subprocess.run([PYTHON, "-c", code], cwd=root / "work", env=child_env(root), capture_output=True,
+                       text=True, timeout=120)
+    assert p.returncode == 0, p.stderr
+    assert json.loads(p.stdout.strip().splitlines()[-1]) == [[], False]
