@@ -17,7 +17,7 @@ result is the same either way (tested property by property against ``apply``).
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -40,10 +40,31 @@ class Block:
     keys: tuple[str, ...]  # the logged keys, in the records' order
     columns: list[np.ndarray]  # float64 per float key, int64 for an integer that stays the same
     ts: np.ndarray  # float64: each record's time
+    source: np.ndarray  # the records' payloads, one row each
 
     @property
     def rows(self) -> int:
         return len(self.ts)
+
+    def payloads(self) -> list[bytes]:
+        """The records themselves, for the record-by-record path."""
+        return [row.tobytes() for row in self.source]
+
+
+def count(items: Sequence[bytes | np.ndarray]) -> int:
+    """How many records ``items`` (payloads and runs of them, as ``plan`` takes) hold."""
+    return sum(1 if isinstance(item, bytes) else len(item) for item in items)
+
+
+def expand(items: Sequence[bytes | np.ndarray]) -> list[bytes]:
+    """``items`` as one payload per record."""
+    out: list[bytes] = []
+    for item in items:
+        if isinstance(item, bytes):
+            out.append(item)
+        else:
+            out.extend(row.tobytes() for row in item)
+    return out
 
 
 @dataclass
@@ -62,46 +83,78 @@ class _Template:
         return mask
 
 
-def plan(payloads: list[bytes]) -> Iterator[tuple[int, int, Block | None]]:
-    """Split ``payloads`` into ranges ``(start, end, block)``; ``block`` None means decode one by one."""
+def plan(items: Sequence[bytes | np.ndarray]) -> Iterator[tuple[int, Block | list[bytes]]]:
+    """Split consecutive records into blocks and plain payloads: ``(offset, Block | payloads)``.
+
+    ``items`` are payloads (``bytes``) and runs of equal-size payloads as 2-D uint8 arrays
+    (one row per record, as ``RecordReader.poll_rows`` gives them); ``offset`` counts
+    records from the first item.
+    """
+    offset = 0
+    singles: list[bytes] = []
+    for item in items:
+        if isinstance(item, bytes):
+            singles.append(item)
+            continue
+        if singles:
+            yield from _plan_payloads(singles, offset)
+            offset += len(singles)
+            singles = []
+        for start, stop, block in _blocks_in(item):
+            yield offset + start, block if block is not None else [row.tobytes() for row in item[start:stop]]
+        offset += len(item)
+    if singles:
+        yield from _plan_payloads(singles, offset)
+
+
+def _plan_payloads(payloads: list[bytes], offset: int) -> Iterator[tuple[int, Block | list[bytes]]]:
+    """``plan`` of separate payloads: blocks are looked for in each run of equal sizes."""
     n = len(payloads)
     if n < MIN_ROWS:
-        if n:
-            yield 0, n, None
+        yield offset, payloads
         return
     sizes = np.fromiter(map(len, payloads), np.int64, n)
-    run_ends = np.append(np.flatnonzero(np.diff(sizes)) + 1, n)  # where each equal-size run ends
-    pos = plain_from = 0
-    while pos < n:
-        run_end = int(run_ends[np.searchsorted(run_ends, pos, side="right")])
-        if run_end - pos < MIN_ROWS:
-            pos = run_end
-            continue
-        block = _block(payloads, pos, run_end)
-        if block is None:
-            pos = min(pos + _SKIP_ROWS, run_end)
-            continue
-        if plain_from < pos:
-            yield plain_from, pos, None
-        yield pos, pos + block.rows, block
-        pos = plain_from = pos + block.rows
+    run_ends = np.append(np.flatnonzero(np.diff(sizes)) + 1, n)
+    plain_from = start = 0
+    for end in run_ends.tolist():
+        if end - start >= MIN_ROWS:
+            rows = np.frombuffer(b"".join(payloads[start:end]), np.uint8).reshape(end - start, -1)
+            for a, b, block in _blocks_in(rows):
+                if block is not None:
+                    if plain_from < start + a:
+                        yield offset + plain_from, payloads[plain_from : start + a]
+                    yield offset + start + a, block
+                    plain_from = start + b
+        start = end
     if plain_from < n:
-        yield plain_from, n, None
+        yield offset + plain_from, payloads[plain_from:]
 
 
-def _block(payloads: list[bytes], start: int, end: int) -> Block | None:
-    """The longest block starting at ``start`` (within the equal-size run up to ``end``), or None."""
-    template = _template(payloads[start])
+def _blocks_in(rows: np.ndarray) -> Iterator[tuple[int, int, Block | None]]:
+    """Ranges of ``rows`` (equal-size payloads) that are blocks, and those that are not (None)."""
+    n = len(rows)
+    pos = 0
+    while pos < n:
+        block = _block(rows[pos:]) if n - pos >= MIN_ROWS else None
+        if block is None:
+            stop = n if n - pos < MIN_ROWS else min(pos + _SKIP_ROWS, n)
+            yield pos, stop, None
+            pos = stop
+        else:
+            yield pos, pos + block.rows, block
+            pos += block.rows
+
+
+def _block(rows: np.ndarray) -> Block | None:
+    """The block made of the leading rows shaped like the first one, or None."""
+    template = _template(rows[0].tobytes())
     if template is None:
         return None
-    size = len(payloads[start])
-    fixed = ~template.varying(size)
-    first = np.frombuffer(payloads[start], np.uint8)[fixed]
+    fixed = ~template.varying(rows.shape[1])
+    first = rows[0, fixed]
     # A short look first: a run that breaks early costs MIN_ROWS rows, not the whole run.
-    head = np.frombuffer(b"".join(payloads[start : start + MIN_ROWS]), np.uint8).reshape(-1, size)
-    if (head[:, fixed] != first).any():
+    if (rows[:MIN_ROWS, fixed] != first).any():
         return None
-    rows = np.frombuffer(b"".join(payloads[start:end]), np.uint8).reshape(-1, size)
     differs = (rows[:, fixed] != first).any(axis=1)
     count = int(np.argmax(differs)) if differs.any() else len(rows)
     rows = rows[:count]
@@ -117,7 +170,7 @@ def _block(payloads: list[bytes], start: int, end: int) -> Block | None:
             at_float += 1
         else:
             columns.append(np.full(count, value, np.int64))
-    return Block(template.keys, columns, values[-1])
+    return Block(template.keys, columns, values[-1], rows)
 
 
 def _template(payload: bytes) -> _Template | None:

@@ -21,7 +21,7 @@ import logging
 import os
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
 from trackline.records import codec, kinds
@@ -32,6 +32,8 @@ from trackline.sender.snapshot import Snapshot
 from trackline.storage.paths import join_inside
 
 if TYPE_CHECKING:
+    import numpy as np
+
     from trackline.storage.base import RunKey, StreamWriter
     from trackline.storage.sql.store import SQLStore
 
@@ -82,34 +84,39 @@ class Pump:
 
     def _pump(self, max_bytes: int) -> int:
         with self.lock:
-            first, payloads = self.reader.poll_payloads(max_bytes)
-            if not payloads:
+            first, items = self.reader.poll_rows(max_bytes)
+            if not items:
                 return 0
-            end = first + len(payloads)
+            count = blocks.count(items)
+            end = first + count
             # Records up to the store's applied_seq only rebuild the handler's state: the
             # batch is cut there and what it produced is dropped.
             skip_to = self.writer.applied_seq if self.writer is not None else 0
             if first <= skip_to < end - 1:
+                payloads = blocks.expand(items)
                 self._apply(first, payloads[: skip_to + 1 - first])
                 self.handler.take()
                 self._apply(skip_to + 1, payloads[skip_to + 1 - first :])
             else:
-                self._apply(first, payloads)
+                self._apply(first, items)
                 if skip_to == end - 1:
                     self.handler.take()
             self.applied_seq = end - 1
-            self.records_total += len(payloads)
+            self.records_total += count
             self.flush_changes()
-            return len(payloads)
+            return count
 
-    def _apply(self, first: int, payloads: list[bytes]) -> None:
+    def _apply(self, first: int, items: Sequence[bytes | np.ndarray]) -> None:
         """Replay consecutive records: runs of plain ``log(d)`` rows as blocks, the rest one by one."""
         handler = self.handler
-        for start, stop, block in blocks.plan(payloads):
-            if block is not None and not handler.pending:
-                handler.apply_block(first + start, block)
+        for offset, part in blocks.plan(items):
+            if isinstance(part, blocks.Block):
+                if not handler.pending:
+                    handler.apply_block(first + offset, part)
+                else:  # a commit=False row is waiting: these rows are not plain log(d) rows
+                    self._apply_records(first + offset, list(map(codec.decode, part.payloads())))
             else:
-                self._apply_records(first + start, list(map(codec.decode, payloads[start:stop])))
+                self._apply_records(first + offset, list(map(codec.decode, part)))
             if self._step is not None:
                 time.sleep(0)  # a sender thread lets the training thread's log() in
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import uuid
 from pathlib import Path
+from typing import Any
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -166,3 +167,70 @@ def test_codec_keeps_nan_inf_ints_and_nesting() -> None:
     assert out[1]["c"] == -(2**62)
     assert out[1]["d"]["e"] == "ü\x00"
     assert out[2:] == [None, True, 1.5]
+
+
+def _rows_as_payloads(items: list[Any]) -> list[bytes]:
+    out: list[bytes] = []
+    for item in items:
+        out.extend([item] if isinstance(item, bytes) else [row.tobytes() for row in item])
+    return out
+
+
+# Runs of equal-size payloads (what a training loop writes), mixed with odd sizes.
+_runs = st.lists(
+    st.one_of(
+        st.builds(lambda n, size, seed: [bytes([(seed + i + j) % 256 for j in range(size)]) for i in range(n)],
+                  st.integers(1, 12), st.integers(0, 40), st.integers(0, 255)),
+        st.lists(st.binary(max_size=50), max_size=3),
+    ),
+    max_size=8,
+).map(lambda parts: [p for part in parts for p in part])
+
+
+@fast
+@given(items=_runs, data=st.data())
+def test_poll_rows_gives_what_poll_payloads_gives(tmp_path: Path, items: list[bytes], data: st.DataObject) -> None:
+    path = tmp_path / f"log-{uuid.uuid4().hex}.tlog"
+    write_log(path, items)
+    raw = bytearray(path.read_bytes())
+    damage = data.draw(st.sampled_from(["none", "flip", "truncate"]))
+    if items and damage == "flip":
+        raw[data.draw(st.integers(FILE_HEADER.size, len(raw) - 1))] ^= 0x41
+    elif items and damage == "truncate":
+        raw = raw[: data.draw(st.integers(FILE_HEADER.size, len(raw)))]
+    path.write_bytes(bytes(raw))
+    min_run = data.draw(st.integers(2, 5))
+    max_bytes = data.draw(st.sampled_from([64, 500, 1 << 20]))
+    plain, rows = RecordReader(path), RecordReader(path)
+    want: list[bytes] = []
+    got: list[Any] = []
+    while True:
+        first_p, p = plain.poll_payloads(max_bytes)
+        first_r, r = rows.poll_rows(max_bytes, min_run=min_run)
+        assert first_p == first_r
+        want += p
+        got += r
+        if not p and not r:
+            break
+    assert _rows_as_payloads(got) == want
+    assert (rows.last_seq, rows.corrupt, rows.dropped_bytes) == (plain.last_seq, plain.corrupt, plain.dropped_bytes)
+    assert all(len(g) >= min_run for g in got if not isinstance(g, bytes))
+    plain.close()
+    rows.close()
+    if damage == "none":
+        assert want == items
+
+
+def test_poll_rows_gives_a_loop_as_one_array_and_stops_at_a_bad_crc(tmp_path: Path) -> None:
+    path = tmp_path / "loop.tlog"
+    items = [i.to_bytes(4, "little") * 8 for i in range(200)]
+    ends = write_log(path, items)
+    raw = bytearray(path.read_bytes())
+    raw[ends[149] - 1] ^= 0xFF  # the last payload byte of frame 150
+    path.write_bytes(bytes(raw))
+    reader = RecordReader(path)
+    first, got = reader.poll_rows()
+    assert first == 1 and len(got) == 1 and got[0].shape == (149, 32)
+    assert _rows_as_payloads(got) == items[:149]
+    assert reader.corrupt and reader.last_seq == 149
+    reader.close()
