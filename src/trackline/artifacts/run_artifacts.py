@@ -192,6 +192,35 @@ def use(
     return art
 
 
+def use_in_config(run: Any, key: str, value: Any) -> tuple[Artifact, dict[str, Any]]:
+    """W&B's config artifacts: ``config[key] = artifact`` (or a ``wandb-artifact://`` string, or an
+    ``artifactVersion`` dict) uses the artifact; ``config[key]`` then gives the Artifact and the
+    stored config holds its ``artifactVersion`` reference."""
+    target: Any = value
+    if isinstance(value, dict):
+        if not value.get("id"):
+            raise ValueError(f"config[{key!r}]: an artifactVersion reference needs the artifact's 'id'")
+        target = _client(run).by_id(str(value["id"]))
+    elif isinstance(value, str):
+        body = value[len("wandb-artifact://") :]
+        if "://" in body:  # [scheme://host]/entity/project/name:version
+            body = body.split("://", 1)[1].partition("/")[2]
+        body = body.lstrip("/")
+        if body.startswith("_id/"):
+            target = _client(run).by_id(body[len("_id/") :])
+        elif body:
+            target = body
+        else:
+            raise ValueError(f"config[{key!r}]: {value!r} names no artifact; use 'wandb-artifact://entity/project/name:v0'")
+    art = use(run, target)
+    art._use_as = key
+    if art._row is not None:
+        return art, art.json_encode()
+    # Logged by this offline run and not in the store yet: named, without an id.
+    return art, {"_type": "artifactVersion", "_version": "v0", "id": None, "version": None,
+                 "sequenceName": art._name.split(":")[0], "usedAs": key}
+
+
 def link(run: Any, artifact: Artifact, target_path: str, aliases: Sequence[str] | None = None) -> Artifact | None:
     run._check_open("link_artifact")
     if not isinstance(artifact, Artifact):

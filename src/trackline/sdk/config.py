@@ -10,6 +10,7 @@ from trackline.errors import ConfigError, UsageError
 from trackline.sdk.values import json_friendly
 
 CONFIG_DEFAULTS_FILE = "config-defaults.yaml"
+ARTIFACT_URI = "wandb-artifact://"
 
 
 def _clean_key(key: Any) -> str:
@@ -85,22 +86,27 @@ class Config:
         object.__setattr__(self, "_callback", None)
         object.__setattr__(self, "_warn", None)
         object.__setattr__(self, "_check_open", None)
+        object.__setattr__(self, "_use_artifact", None)
 
     _items: dict[str, Any]
     _locked: dict[str, str]
     _callback: Callable[[dict[str, Any]], None] | None
     _warn: Callable[[str], None] | None
     _check_open: Callable[[str], None] | None
+    # (key, artifact representation) -> (what config[key] returns, the JSON recorded)
+    _use_artifact: Callable[[str, Any], tuple[Any, dict[str, Any]]] | None
 
     def _bind(
         self,
         callback: Callable[[dict[str, Any]], None],
         warn: Callable[[str], None],
         check_open: Callable[[str], None],
+        use_artifact: Callable[[str, Any], tuple[Any, dict[str, Any]]] | None = None,
     ) -> None:
         object.__setattr__(self, "_callback", callback)
         object.__setattr__(self, "_warn", warn)
         object.__setattr__(self, "_check_open", check_open)
+        object.__setattr__(self, "_use_artifact", use_artifact)
 
     # -- reads ---------------------------------------------------------------------------
 
@@ -175,7 +181,7 @@ class Config:
     def persist(self) -> None:
         """Write the whole config again (W&B: resend it)."""
         if self._callback is not None:
-            self._callback(dict(self._items))
+            self._callback({k: _artifact_json(v) for k, v in self._items.items()})
 
     def update_locked(self, d: Mapping[str, Any], user: str = "sweep") -> None:
         """Set keys on behalf of a sweep or launch; later user writes to them are ignored."""
@@ -203,6 +209,14 @@ class Config:
                 if self._warn is not None:
                     self._warn(f"Config item '{k}' was locked by '{self._locked[k]}' (ignored update).")
                 continue
+            if is_artifact_value(value):
+                if self._use_artifact is None:
+                    raise ValueError(f"config[{k!r}]: an artifact in the config needs a run to use it")
+                art, recorded = self._use_artifact(k, value)
+                self._items[k] = art
+                changed[k] = recorded
+                continue
+            _reject_nested_artifact(k, value)
             v = json_friendly(value)
             if (
                 k in self._items
@@ -220,6 +234,40 @@ class Config:
             changed[k] = v
         if changed and self._callback is not None:
             self._callback(changed)
+
+
+def is_artifact_value(value: Any) -> bool:
+    """An Artifact, a ``wandb-artifact://`` string or an ``artifactVersion`` dict (W&B: use_artifact in config)."""
+    if isinstance(value, str):
+        return value.startswith(ARTIFACT_URI)
+    if isinstance(value, dict):
+        return value.get("_type") == "artifactVersion"
+    return type(value).__name__ == "Artifact" and type(value).__module__.startswith("trackline.artifacts")
+
+
+def _reject_nested_artifact(key: str, value: Any) -> None:
+    """W&B takes an artifact only as a top-level config value (nested, it raises ValueError too)."""
+    inside = _children(value)
+    while inside:
+        v = inside.pop()
+        if is_artifact_value(v):
+            raise ValueError(
+                f"config[{key!r}]: an artifact can only be a top-level config value; give it a key of its own, "
+                f"e.g. config.update({{'{key}_data': artifact}})"
+            )
+        inside.extend(_children(v))
+
+
+def _children(value: Any) -> list[Any]:
+    if isinstance(value, dict):
+        return list(value.values())
+    if isinstance(value, (list, tuple)):
+        return list(value)
+    return []
+
+
+def _artifact_json(value: Any) -> Any:
+    return value.json_encode() if is_artifact_value(value) and not isinstance(value, (str, dict)) else value
 
 
 def _is_nan(v: Any) -> bool:

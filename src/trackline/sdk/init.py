@@ -15,7 +15,7 @@ from typing import Any
 from trackline.errors import UsageError
 from trackline.sdk import lifecycle, metadata, naming
 from trackline.sdk import resume as resumption
-from trackline.sdk.config import config_source_to_dict, load_config_defaults
+from trackline.sdk.config import config_source_to_dict, is_artifact_value, load_config_defaults
 from trackline.sdk.disabled import DisabledRun
 from trackline.sdk.printer import Printer
 from trackline.sdk.run import Run
@@ -182,7 +182,7 @@ def init(
         merged = {k: v for k, v in merged.items() if k not in config_exclude_keys}
     run_config = load_config_defaults(warn=printer.warn)
     run_config.update(merged)
-    run_config = {str(k).strip("-"): json_friendly(v) for k, v in run_config.items()}
+    run_config = {str(k).strip("-"): v if is_artifact_value(v) else json_friendly(v) for k, v in run_config.items()}
     sweep_config = _read_sweep_config(s)
 
     if s.mode == "disabled":

@@ -22,7 +22,7 @@ from trackline.runstate import steps as step_rules
 from trackline.sdk import display as display_html
 from trackline.sdk import values
 from trackline.sdk.alerts import AlertDispatcher, AlertLevel, Throttle, normalize_level, wait_ms
-from trackline.sdk.config import Config, ConfigStatic, check_finished_message
+from trackline.sdk.config import Config, ConfigStatic, check_finished_message, is_artifact_value
 from trackline.sdk.console import ConsoleCapture
 from trackline.sdk.metric import Metric, build_definition
 from trackline.sdk.printer import Printer, footer_panels, preload_footer
@@ -104,13 +104,17 @@ class Run:
         self._config = Config()
         if resume.config:
             self._config._items.update(resume.config)
+        # Artifacts given in init's config are used once the run has started (W&B does the same).
+        self._config_artifacts = {k: v for k, v in (config or {}).items() if is_artifact_value(v)}
         if config:
-            self._config._items.update({k.strip("-"): values.json_friendly(v) for k, v in config.items()})
+            self._config._items.update(
+                {k.strip("-"): values.json_friendly(v) for k, v in config.items() if k not in self._config_artifacts}
+            )
         if sweep_config:
             self._config.update_locked(sweep_config, user="sweep")
         if launch_config:
             self._config.update_locked(launch_config, user="launch")
-        self._config._bind(self._config_changed, self._warn, self._check_open)
+        self._config._bind(self._config_changed, self._warn, self._check_open, self._config_artifact)
         self.summary = Summary(self._read_summary, self._write_summary)
 
     # -- lifecycle plumbing (used by init) --------------------------------------------------
@@ -157,6 +161,8 @@ class Run:
             from trackline.artifacts.code import capture_at_start
 
             capture_at_start(self)
+        if self._config_artifacts:
+            self._config.update(self._config_artifacts, allow_val_change=True)
 
     @property
     def _wants_footer(self) -> bool:
@@ -381,6 +387,11 @@ class Run:
     def _config_changed(self, changed: dict[str, Any]) -> None:
         if self._writer is not None:
             self._write([kinds.CONFIG, changed, []])
+
+    def _config_artifact(self, key: str, value: Any) -> tuple[Any, dict[str, Any]]:
+        from trackline.artifacts import run_artifacts
+
+        return run_artifacts.use_in_config(self, key, value)
 
     def _offline_summary(self) -> dict[str, Any]:
         """Offline: replay the log written so far (in this thread) to get the summary."""
