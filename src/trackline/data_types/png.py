@@ -15,9 +15,14 @@ most of a ``log()`` call. This encoder does the two things that matter for speed
   which is then both smaller and faster than run-length coding.
 
 On 224x224 RGB images that is ~0.5-1.2 ms instead of 1-10 ms, with files 3-11% larger than
-Pillow's level 6 for photos (up to ~30% for very smooth ones, where LZ77 finds more). The output is an ordinary 8-bit PNG (signature, IHDR, one
-IDAT, IEND, CRCs via ``zlib.crc32``): every decoder reads it, and Pillow gives back the
-same pixels (tested for L, LA, RGB, RGBA).
+Pillow's level 6 for photos (up to ~30% for very smooth ones, where LZ77 finds more). The
+output is an ordinary 8-bit PNG (signature, IHDR, one IDAT, IEND, CRCs via ``zlib.crc32``):
+every decoder reads it, and Pillow gives back the same pixels (tested for L, LA, RGB, RGBA).
+
+With a second CPU, images of 64 KiB or more are deflated in pieces at once, as pigz does:
+each piece (filtered where it runs) is raw deflate primed with the 16 KiB above it and
+ended with a sync flush, and the pieces are joined under one zlib header and the adler32
+of the whole. A 224x224 photo then takes ~0.4 ms instead of ~0.6 ms, the file ~0.2% larger.
 """
 
 from __future__ import annotations
@@ -25,6 +30,8 @@ from __future__ import annotations
 import struct
 import zlib
 from typing import Any
+
+from trackline.data_types import parallel
 
 SIGNATURE = b"\x89PNG\r\n\x1a\n"
 COLOR_TYPES = {1: 0, 2: 4, 3: 2, 4: 6}  # channels -> PNG colour type: L, LA, RGB, RGBA
@@ -35,6 +42,10 @@ FILTER_UP = 2
 _SAMPLE_ROWS = 16  # rows sampled to pick the filter and the zlib strategy
 LZ_RATIO = 0.5  # level-1 deflate of the sample below this fraction of its size: use LZ77
 LZ_LEVEL = 3
+_SPLIT_FROM = 1 << 15  # bytes per piece at least: for less, handing a piece to a helper saves too little
+_DICT_BYTES = 1 << 14  # window primed per piece: a full 32 KiB one makes zlib slide its window (+50 us)
+_ADLER_BASE = 65521
+_ZLIB_HEADER = b"\x78\x5e"  # deflate, 32 KiB window, no preset dictionary, "fast" level
 
 
 def _chunk(kind: bytes, data: bytes) -> bytes:
@@ -61,36 +72,98 @@ def choose_filter(rows: Any, bpp: int) -> int:
     return FILTER_SUB if sub < up else FILTER_UP
 
 
-def filter_rows(rows: Any, bpp: int, kind: int) -> Any:
-    """The scanlines with their filter byte: a (h, stride + 1) uint8 array (one pass, no other copy)."""
+def filter_rows(rows: Any, bpp: int, kind: int, start: int = 0, stop: int | None = None) -> Any:
+    """Scanlines ``start:stop`` with their filter byte: a (n, stride + 1) uint8 array (one pass, no other copy).
+
+    ``Up`` reads the row above ``start``, so a range holds the same bytes as the whole image's scanlines there.
+    """
     import numpy as np
 
-    h, stride = rows.shape
-    out = np.empty((h, stride + 1), dtype=np.uint8)
+    part = rows[start:stop]
+    out = np.empty((part.shape[0], rows.shape[1] + 1), dtype=np.uint8)
     out[:, 0] = kind
     if kind == FILTER_SUB:
-        out[:, 1 : bpp + 1] = rows[:, :bpp]
-        np.subtract(rows[:, bpp:], rows[:, :-bpp], out=out[:, bpp + 1 :])
+        out[:, 1 : bpp + 1] = part[:, :bpp]
+        np.subtract(part[:, bpp:], part[:, :-bpp], out=out[:, bpp + 1 :])
     elif kind == FILTER_UP:
-        out[0, 1:] = rows[0]
-        np.subtract(rows[1:], rows[:-1], out=out[1:, 1:])
+        if start == 0:
+            out[:1, 1:] = part[:1]
+            np.subtract(part[1:], part[:-1], out=out[1:, 1:])
+        else:
+            np.subtract(part, rows[start - 1 : start - 1 + part.shape[0]], out=out[:, 1:])
     else:
         raise ValueError(f"unsupported PNG filter {kind}")
     return out
 
 
-def compress(scanlines: Any) -> bytes:
-    """zlib stream of the filtered scanlines: run-length coding, or level-3 deflate when a sample repeats."""
+def _settings(scanlines: Any) -> tuple[int, int]:
+    """(level, strategy): run-length coding, or level-3 deflate when a sample from the middle repeats."""
     h = scanlines.shape[0]
-    strategy, level = zlib.Z_RLE, 1
     if h >= 4:
         n = max(1, h // _SAMPLE_ROWS)
         start = (h - n) // 2
         sample = scanlines[start : start + n]
         if len(zlib.compress(sample, 1)) < LZ_RATIO * sample.nbytes:
-            strategy, level = zlib.Z_DEFAULT_STRATEGY, LZ_LEVEL
+            return LZ_LEVEL, zlib.Z_DEFAULT_STRATEGY
+    return 1, zlib.Z_RLE
+
+
+def compress(scanlines: Any) -> bytes:
+    """zlib stream of the filtered scanlines: run-length coding, or level-3 deflate when a sample repeats."""
+    level, strategy = _settings(scanlines)
     z = zlib.compressobj(level, zlib.DEFLATED, 15, 9, strategy)  # memLevel 9: ~7% faster than 8
     return z.compress(scanlines) + z.flush()
+
+
+def _deflate_part(rows: Any, bpp: int, kind: int, start: int, stop: int, last: bool) -> tuple[bytes, int, int]:
+    """Raw deflate of scanlines ``start:stop``, continuing the stream of the rows above.
+
+    Returns (deflate bytes, adler32 of the scanlines, their length). The encoder is primed
+    with the scanlines just above the part (what the decoder's window holds there), so
+    matches reach across the cut; a part before the last ends with a sync flush (byte
+    aligned, not final), so the parts concatenate into one deflate stream (as pigz does).
+    """
+    scanlines = filter_rows(rows, bpp, kind, start, stop)
+    level, strategy = _settings(scanlines)
+    if start:
+        above = filter_rows(rows, bpp, kind, max(0, start - _DICT_BYTES // (rows.shape[1] + 1) - 1), start)
+        z = zlib.compressobj(level, zlib.DEFLATED, -15, 9, strategy, above.reshape(-1)[-_DICT_BYTES:])
+    else:
+        z = zlib.compressobj(level, zlib.DEFLATED, -15, 9, strategy)
+    body = z.compress(scanlines) + z.flush(zlib.Z_FINISH if last else zlib.Z_SYNC_FLUSH)
+    return body, zlib.adler32(scanlines), scanlines.nbytes
+
+
+def adler32_combine(first: int, second: int, second_length: int) -> int:
+    """The adler32 of two byte strings joined, from each one's adler32 (zlib's ``adler32_combine``)."""
+    rem = second_length % _ADLER_BASE
+    low = first & 0xFFFF
+    high = (rem * low + (first >> 16) + (second >> 16) + _ADLER_BASE - rem) % _ADLER_BASE
+    low = (low + (second & 0xFFFF) + _ADLER_BASE - 1) % _ADLER_BASE
+    return high << 16 | low
+
+
+def compress_parallel(rows: Any, bpp: int, kind: int, parts: int) -> bytes:
+    """The zlib stream of ``rows`` filtered with ``kind``, deflated in ``parts`` pieces at once.
+
+    The pieces run on the caller and on helper threads (zlib and numpy release the GIL).
+    The bytes do not depend on which thread ran which piece.
+    """
+    h = rows.shape[0]
+    cuts = [h * i // parts for i in range(parts + 1)]
+    pieces = parallel.run_parts(lambda i: _deflate_part(rows, bpp, kind, cuts[i], cuts[i + 1], i == parts - 1), parts)
+    checksum = 1  # adler32 of no bytes
+    for _, adler, length in pieces:
+        checksum = adler32_combine(checksum, adler, length)
+    return b"".join((_ZLIB_HEADER, *(body for body, _, _ in pieces), struct.pack(">I", checksum)))
+
+
+def parts_for(rows: Any) -> int:
+    """How many pieces to deflate ``rows`` in: one per thread (the caller and each helper), of ``_SPLIT_FROM`` bytes or more.
+
+    More pieces than threads measured slower (each primes its dictionary and samples its rows).
+    """
+    return max(1, min(1 + parallel.helpers(), rows.shape[0], rows.nbytes // _SPLIT_FROM))
 
 
 def encode(pixels: Any) -> bytes:
@@ -109,6 +182,11 @@ def encode(pixels: Any) -> bytes:
     if height == 0 or width == 0:
         raise ValueError(f"PNG encoding needs at least one pixel, got shape {list(pixels.shape)}")
     rows = np.ascontiguousarray(pixels).reshape(height, width * channels)
-    scanlines = filter_rows(rows, channels, choose_filter(rows, channels))
+    kind = choose_filter(rows, channels)
+    parts = parts_for(rows)
+    if parts > 1:
+        idat = compress_parallel(rows, channels, kind, parts)
+    else:
+        idat = compress(filter_rows(rows, channels, kind))
     ihdr = struct.pack(">IIBBBBB", width, height, 8, COLOR_TYPES[channels], 0, 0, 0)
-    return b"".join((SIGNATURE, _chunk(b"IHDR", ihdr), _chunk(b"IDAT", compress(scanlines)), _chunk(b"IEND", b"")))
+    return b"".join((SIGNATURE, _chunk(b"IHDR", ihdr), _chunk(b"IDAT", idat), _chunk(b"IEND", b"")))

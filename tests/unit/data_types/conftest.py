@@ -26,3 +26,25 @@ def records(run: trackline.Run, kind: int) -> list[list[Any]]:
 
 def last_row(run: trackline.Run) -> dict[str, Any]:
     return records(run, kinds.HISTORY)[-1][1]
+
+
+@pytest.fixture
+def one_helper(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """Media encoders split their work with one helper thread, whatever this machine's CPU count."""
+    from trackline.data_types import parallel
+
+    monkeypatch.setattr(parallel, "helper_count", lambda: 1)
+    parallel._forget_pool()
+    yield
+    parallel._forget_pool()
+
+
+@pytest.fixture
+def no_helpers(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """Media encoders run as on a single-CPU machine: every part in the caller."""
+    from trackline.data_types import parallel
+
+    monkeypatch.setattr(parallel, "helper_count", lambda: 0)
+    parallel._forget_pool()
+    yield
+    parallel._forget_pool()

@@ -115,3 +115,70 @@ def test_bad_input_is_refused() -> None:
         png.encode(np.zeros((2, 2, 5), dtype=np.uint8))
     with pytest.raises(ValueError, match="at least one pixel"):
         png.encode(np.zeros((0, 2, 3), dtype=np.uint8))
+
+
+@settings(max_examples=200, deadline=None)
+@given(pixel_arrays(), st.sampled_from([png.FILTER_SUB, png.FILTER_UP]), st.integers(2, 6), st.booleans())
+def test_pieces_deflated_at_once_decode_to_the_same_scanlines_and_pixels(
+    pixels: np.ndarray, kind: int, parts: int, tiny_dictionary: bool
+) -> None:
+    from trackline.data_types import parallel
+
+    parallel._forget_pool()  # whatever helpers this machine has; the bytes must not depend on them
+    channels = 1 if pixels.ndim == 2 else pixels.shape[2]
+    rows = np.ascontiguousarray(pixels).reshape(pixels.shape[0], -1)
+    parts = min(parts, rows.shape[0])
+    with pytest.MonkeyPatch.context() as mp:
+        if tiny_dictionary:  # a dictionary of a few bytes: matches across the cut must still be right
+            mp.setattr(png, "_DICT_BYTES", 5)
+        stream = png.compress_parallel(rows, channels, kind, parts)
+    assert zlib.decompress(stream) == png.filter_rows(rows, channels, kind).tobytes()  # adler32 checked too
+    ihdr = struct.pack(">IIBBBBB", pixels.shape[1], pixels.shape[0], 8, png.COLOR_TYPES[channels], 0, 0, 0)
+    data = png.SIGNATURE + png._chunk(b"IHDR", ihdr) + png._chunk(b"IDAT", stream) + png._chunk(b"IEND", b"")
+    np.testing.assert_array_equal(decode(data)[1], pixels if channels > 1 else pixels.reshape(pixels.shape[:2]))
+
+
+@given(st.binary(max_size=300), st.binary(max_size=300))
+def test_adler32_combine_equals_the_checksum_of_both(first: bytes, second: bytes) -> None:
+    assert png.adler32_combine(zlib.adler32(first), zlib.adler32(second), len(second)) == zlib.adler32(first + second)
+
+
+@pytest.mark.parametrize("kind", [png.FILTER_SUB, png.FILTER_UP])
+def test_a_range_of_scanlines_equals_that_slice_of_all_of_them(kind: int) -> None:
+    rows = np.random.default_rng(kind).integers(0, 256, (11, 15), dtype=np.uint8)
+    whole = png.filter_rows(rows, 3, kind)
+    for start, stop in ((0, 4), (4, 11), (10, 11), (3, 3)):
+        np.testing.assert_array_equal(png.filter_rows(rows, 3, kind, start, stop), whole[start:stop])
+
+
+def photo(height: int, width: int) -> np.ndarray:
+    yy, xx = np.mgrid[0:height, 0:width]
+    smooth = np.stack([(xx + yy) % 256, (xx * 2) % 256, (yy * 3) % 256], axis=-1)
+    return (smooth + np.random.default_rng(height).integers(0, 8, (height, width, 3))).astype(np.uint8)
+
+
+def test_big_images_are_deflated_in_pieces_on_helper_threads(one_helper: None, monkeypatch: pytest.MonkeyPatch) -> None:
+    import threading
+    import time
+
+    real = png._deflate_part
+    threads: list[str] = []
+
+    def spy(*args: object) -> object:
+        if threading.current_thread() is threading.main_thread():
+            time.sleep(0.01)  # the caller is slow, so the helper surely claims a piece
+        threads.append(threading.current_thread().name)
+        return real(*args)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(png, "_deflate_part", spy)
+    pixels = photo(224, 224)
+    np.testing.assert_array_equal(decode(png.encode(pixels))[1], pixels)
+    assert len(threads) == 2
+    assert any(name.startswith("trackline-media-helper") for name in threads)
+
+
+def test_on_one_cpu_an_image_is_one_zlib_stream_in_the_caller(no_helpers: None, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(png, "compress_parallel", None)  # would fail if called
+    pixels = photo(224, 224)
+    assert png.parts_for(pixels.reshape(224, -1)) == 1
+    np.testing.assert_array_equal(decode(png.encode(pixels))[1], pixels)
