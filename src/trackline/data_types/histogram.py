@@ -5,9 +5,10 @@ from __future__ import annotations
 import math
 import sys
 import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any, ClassVar
 
+from trackline.data_types import parallel
 from trackline.data_types.base import WBValue, to_numpy
 
 _FAST_FROM = 1 << 15  # below this numpy.histogram is about as fast
@@ -18,6 +19,7 @@ _MAGIC = float(2**23 + 2**21)  # float32 sums in [2**23, 2**24) are integers: th
 _MAX_MARGIN = 1 << 8  # wider than this many units around each edge: leave it to numpy
 _BLOCK = 1 << 16  # values per vector pass: the float32 scratch stays in L2
 _CHUNK = 1 << 18  # values per bincount
+_PART_MIN = 1 << 17  # values per part at least when split across helper threads: less is not worth a hand-off
 _scratch = threading.local()  # reusable buffers (2 MB per thread that counts): no page faults per call
 
 
@@ -34,18 +36,38 @@ def histogram(values: Any, bins: int) -> tuple[Any, Any]:
         values = values.astype(np.float64)
     if values.size == 0:
         return np.histogram(values, bins=bins)
-    lo, hi = values.min(), values.max()
+    parts = _parts(values)
+    lo, hi = _min_max(parts)
     if not (np.isfinite(lo) and np.isfinite(hi)):
         values = values[np.isfinite(values)]
         if values.size == 0:
             raise ValueError("sequence: every value is NaN or infinite; there is nothing to count")
-        lo, hi = values.min(), values.max()
+        parts = _parts(values)
+        lo, hi = _min_max(parts)
     if values.size >= _FAST_FROM and bins <= _FAST_MAX_BINS and lo != hi and math.isfinite(float(hi) - float(lo)):
         edges = np.linspace(lo, hi, bins + 1, endpoint=True, dtype=np.result_type(lo, hi, values))
-        counts = _uniform_counts(values, float(lo), float(hi), edges)
+        counts = _uniform_counts(parts, float(lo), float(hi), edges)
         if counts is not None:
             return counts, edges
     return np.histogram(values, bins=bins, range=(lo, hi))
+
+
+def _parts(values: Any) -> list[Any]:
+    """``values`` cut in consecutive parts for the caller and the helper threads (one part if small or alone)."""
+    count = max(1, min(1 + parallel.helpers(), values.size // _PART_MIN))
+    cuts = [values.size * i // count for i in range(count + 1)]
+    return [values[cuts[i] : cuts[i + 1]] for i in range(count)]
+
+
+def _min_max(parts: list[Any]) -> tuple[Any, Any]:
+    """The min and max of all ``parts`` (NaN if any holds one), the parts on the caller and helpers."""
+    import numpy as np
+
+    found = parallel.run_parts(lambda i: (parts[i].min(), parts[i].max()), len(parts))
+    lo, hi = found[0]
+    for part_lo, part_hi in found[1:]:
+        lo, hi = np.minimum(lo, part_lo), np.maximum(hi, part_hi)
+    return lo, hi
 
 
 def _buffer(name: str, dtype: Any, size: int) -> Any:
@@ -58,8 +80,8 @@ def _buffer(name: str, dtype: Any, size: int) -> Any:
     return buf[:size]
 
 
-def _uniform_counts(values: Any, lo: float, hi: float, edges: Any) -> Any:
-    """numpy.histogram's counts of ``values`` (all within [lo, hi]) in the uniform bins ``edges``, or None.
+def _uniform_counts(parts: list[Any], lo: float, hi: float, edges: Any) -> Any:
+    """numpy.histogram's counts of the values in ``parts`` (all within [lo, hi]) in the uniform bins ``edges``, or None.
 
     numpy computes each value's bin as ``int((x - lo) / width)``, then fixes it with two
     gathers from ``edges`` and two comparisons, then ``bincount``: about 15 passes over
@@ -72,12 +94,13 @@ def _uniform_counts(values: Any, lo: float, hi: float, edges: Any) -> Any:
     those few values are placed exactly, by ``searchsorted`` on the edges in numpy's dtype
     (numpy's own rule: ``edges[i] <= x < edges[i + 1]``, the last bin closed). The bin bytes
     are counted two at a time (a byte pair is one uint16 index): half the elements for
-    ``bincount``, the slowest part. Passes run over blocks that stay in cache.
+    ``bincount``, the slowest part. Passes run over blocks that stay in cache. Each part
+    is counted on its own thread (the first in the caller) and the counts are added.
     """
     import numpy as np
 
     bins = edges.size - 1
-    if sys.byteorder != "little" or values.dtype.itemsize > 8 or edges.dtype.itemsize > 8:
+    if sys.byteorder != "little" or parts[0].dtype.itemsize > 8 or edges.dtype.itemsize > 8:
         return None
     width = (hi - lo) / bins
     unit = float(1 << _UNIT_BITS)
@@ -92,6 +115,19 @@ def _uniform_counts(values: Any, lo: float, hi: float, edges: Any) -> Any:
     margin = int(error * 2) + 1
     scale = np.float32(unit / width)
     offset = np.float32(_MAGIC + margin - lo * float(scale))
+    count = _count_bytes if len(parts) == 1 else _count_sorted  # bincount holds the GIL: threads would take turns
+    counts = sum(parallel.run_parts(lambda i: _part_counts(parts[i], scale, offset, margin, edges, count), len(parts)))
+    inside = counts[_KEY_BASE : _KEY_BASE + bins]
+    if counts.sum() != inside.sum() or (counts < 0).any():  # an estimate outside its bins: never expected
+        return None
+    return inside.copy()
+
+
+def _part_counts(values: Any, scale: Any, offset: Any, margin: int, edges: Any, count: Callable[..., None]) -> Any:
+    """Counts of ``values`` per key byte (see ``_uniform_counts``), the values near an edge placed exactly."""
+    import numpy as np
+
+    bins = edges.size - 1
     counts = np.zeros(256, np.intp)
     near_edge = []
     for start in range(0, values.size, _CHUNK):
@@ -111,16 +147,13 @@ def _uniform_counts(values: Any, lo: float, hi: float, edges: Any) -> Any:
             np.less(low, 2 * margin, out=flag[at:end])
         if flag.any():
             near_edge.append(np.flatnonzero(flag) + start)
-        _count_bytes(keys, counts, _KEY_BASE + bins + 1)
+        count(keys, counts, _KEY_BASE + bins + 1)
     if near_edge:
         where = np.concatenate(near_edge)
         counts -= np.bincount(_keys_of(values[where], scale, offset), minlength=256)
         exact = np.searchsorted(edges, values[where].astype(edges.dtype), side="right") - 1
         counts[_KEY_BASE : _KEY_BASE + bins] += np.bincount(np.minimum(exact, bins - 1), minlength=bins)
-    inside = counts[_KEY_BASE : _KEY_BASE + bins]
-    if counts.sum() != inside.sum() or (counts < 0).any():  # an estimate outside its bins: never expected
-        return None
-    return inside.copy()
+    return counts
 
 
 def _keys_of(values: Any, scale: Any, offset: Any) -> Any:
@@ -130,6 +163,14 @@ def _keys_of(values: Any, scale: Any, offset: Any) -> Any:
     pos = np.multiply(values, scale, dtype=np.float32)
     np.add(pos, offset, out=pos)
     return (pos.view(np.uint32) >> _UNIT_BITS).astype(np.uint8)
+
+
+def _count_sorted(keys: Any, counts: Any, limit: int) -> None:
+    """``counts += bincount(keys)`` by sorting ``keys`` in place: slower than pairs alone, but without the GIL."""
+    import numpy as np
+
+    keys.sort(kind="stable")  # a radix sort for bytes; numpy releases the GIL (bincount holds it)
+    counts[:limit] += np.diff(np.searchsorted(keys, np.arange(limit + 1)))
 
 
 def _count_bytes(keys: Any, counts: Any, limit: int) -> None:

@@ -111,7 +111,7 @@ def test_typical_data_takes_the_fast_path(monkeypatch: pytest.MonkeyPatch) -> No
 def test_data_far_from_zero_relative_to_its_spread_is_left_to_numpy(small_blocks: None) -> None:
     x = 1e9 + np.linspace(0, 1e-3, 1000)  # a bin is ~1e-17 of the values: float32 cannot place them
     lo, hi = x.min(), x.max()
-    assert hist._uniform_counts(x, float(lo), float(hi), np.linspace(lo, hi, 65)) is None
+    assert hist._uniform_counts([x], float(lo), float(hi), np.linspace(lo, hi, 65)) is None
     assert_same_as_numpy(x, 64)
 
 
@@ -131,3 +131,64 @@ def test_big_arrays_equal_numpy(n: int) -> None:
     x = rng.standard_t(3, size=n)  # heavy tails: most bins sparse, a few crowded
     assert_same_as_numpy(on_and_around_edges(x, 64), 64)
     assert_same_as_numpy(x.astype(np.float32), 100)
+
+
+@pytest.fixture
+def split_with_a_helper(small_blocks: None, one_helper: None, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """Tiny arrays are cut in parts (of 5 values or more) counted on the caller and a helper thread."""
+    monkeypatch.setattr(hist, "_PART_MIN", 5)
+    yield
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(
+    values=st.lists(st.one_of(st.floats(-1.0, 1.0), st.sampled_from([np.nan, np.inf, -np.inf])), min_size=1, max_size=60),
+    magnitude=magnitudes,
+    offset=offsets,
+    bins=st.one_of(st.integers(1, 130), st.sampled_from([10, 64, 128])),
+    dtype=st.sampled_from([np.float64, np.float32]),
+)
+def test_parts_counted_at_once_equal_numpy(
+    split_with_a_helper: None, values: list[float], magnitude: float, offset: float, bins: int, dtype: type
+) -> None:
+    with np.errstate(over="ignore", invalid="ignore"):
+        x = (np.asarray(values) * magnitude + offset * magnitude).astype(dtype)
+    assume(np.isfinite(x).any())
+    assert_same_as_numpy(on_and_around_edges(x[np.isfinite(x)], bins) if np.isfinite(x).all() else x, bins)
+
+
+def test_big_arrays_are_counted_in_parts_on_helper_threads(one_helper: None, monkeypatch: pytest.MonkeyPatch) -> None:
+    import threading
+    import time
+
+    real = hist._part_counts
+    threads: list[str] = []
+
+    def spy(*args: object) -> object:
+        if threading.current_thread() is threading.main_thread():
+            time.sleep(0.01)  # the caller is slow, so the helper surely claims a part
+        threads.append(threading.current_thread().name)
+        return real(*args)  # type: ignore[arg-type]
+
+    fast = hist._uniform_counts
+    monkeypatch.setattr(hist, "_part_counts", spy)
+    x = np.random.default_rng(3).normal(size=600_000)
+    lo, hi = x.min(), x.max()
+    edges = np.linspace(lo, hi, 65)
+    np.testing.assert_array_equal(fast(hist._parts(x), float(lo), float(hi), edges), np.histogram(x, 64)[0])
+    assert len(threads) == 2 and any(name.startswith("trackline-media-helper") for name in threads)
+
+
+@settings(max_examples=200, deadline=None)
+@given(keys=st.lists(st.integers(0, 200), max_size=50), limit=st.integers(201, 256))
+def test_counting_sorted_bytes_equals_bincount(keys: list[int], limit: int) -> None:
+    array = np.asarray(keys, dtype=np.uint8)
+    counts = np.zeros(256, np.intp)
+    hist._count_sorted(array.copy(), counts, limit)
+    np.testing.assert_array_equal(counts, np.bincount(array, minlength=256))
+
+
+def test_on_one_cpu_big_arrays_are_one_part(no_helpers: None) -> None:
+    x = np.random.default_rng(4).normal(size=600_000)
+    assert len(hist._parts(x)) == 1
+    assert_same_as_numpy(x, 64)
