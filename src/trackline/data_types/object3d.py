@@ -45,8 +45,32 @@ def _plain(value: Any) -> Any:
     return value
 
 
+def _read_file(path: str) -> bytes:
+    with open(path, "rb") as f:
+        return f.read()
+
+
+def _packed_gltf(content: bytes, folder: str | None, name: str) -> bytes | None:
+    """A ``.gltf`` that refers to buffer or image files, packed with them into one GLB
+    (the viewer is given one file); None when it is self-contained (or not JSON at all:
+    stored as it is, as W&B does)."""
+    from trackline.data_types.gltf import needs_packing, pack_glb
+
+    try:
+        doc = json.loads(content)
+    except (ValueError, UnicodeDecodeError):
+        return None
+    if not needs_packing(doc):
+        return None
+    return pack_glb(doc, folder, name)
+
+
 class Object3D(Media):
-    """A 3D object: a numpy point cloud, a ``{"type": "lidar/beta", "points": ...}`` scene, or a file."""
+    """A 3D object: a numpy point cloud, a ``{"type": "lidar/beta", "points": ...}`` scene, or a file.
+
+    A ``.gltf`` that refers to ``.bin`` buffers or image files beside it is logged as one
+    ``.glb`` holding them all (files outside its folder and http(s) URIs are refused).
+    """
 
     SUBDIR = "media/object3D"
     SUPPORTED_TYPES: ClassVar[tuple[str, ...]] = SUPPORTED_TYPES
@@ -63,14 +87,29 @@ class Object3D(Media):
             ext = next((t for t in SUPPORTED_TYPES if path.lower().endswith("." + t)), None)
             if ext is None:
                 raise ValueError(f"File '{path}' is not compatible with Object3D: supported types are: {', '.join(SUPPORTED_TYPES)}")
-            self._set_source(path, "." + ext)
+            packed = _packed_gltf(_read_file(path), os.path.dirname(os.path.abspath(path)), path) if ext == "gltf" else None
+            if packed is not None:
+                self._set_bytes(packed, ".glb")
+            else:
+                self._set_source(path, "." + ext)
         elif hasattr(data_or_path, "read"):
             if file_type is None:
                 raise ValueError("Must pass file type keyword argument when using io objects.")
             if file_type not in SUPPORTED_TYPES:
                 raise ValueError("Object 3D only supports numpy arrays or files of the type: " + ", ".join(SUPPORTED_TYPES))
             raw = data_or_path.read()
-            self._set_bytes(raw.encode() if isinstance(raw, str) else bytes(raw), "." + file_type)
+            content = raw.encode() if isinstance(raw, str) else bytes(raw)
+            packed = None
+            if file_type == "gltf":  # its files are found beside it when it is an open file
+                name = getattr(data_or_path, "name", None)
+                if isinstance(name, str) and os.path.isfile(name):
+                    packed = _packed_gltf(content, os.path.dirname(os.path.abspath(name)), name)
+                else:
+                    packed = _packed_gltf(content, None, "the .gltf file object")
+            if packed is not None:
+                self._set_bytes(packed, ".glb")
+            else:
+                self._set_bytes(content, "." + file_type)
         elif isinstance(data_or_path, Mapping):
             scene = dict(data_or_path)
             if scene.get("type") not in POINT_CLOUD_TYPES:
