@@ -151,19 +151,26 @@ def test_the_file_is_on_disk_before_it_is_renamed(root: Path, monkeypatch: pytes
 # -- many runs and keys, the reading thread ----------------------------------------------------
 
 
-def export_many(root: Path, out: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    """Project "many" to ``out`` in windows of 4096 rows (scan's smallest): several per run."""
-    monkeypatch.setattr(export_writers, "EXPORT_WINDOW", 1)
+def export_many(root: Path, out: Path, monkeypatch: pytest.MonkeyPatch, window: int = 1) -> None:
+    """Project "many" to ``out`` in windows of ``window`` rows; 1: scan's smallest (4096 rows),
+    so every run is read on its own, in several windows."""
+    monkeypatch.setattr(export_writers, "EXPORT_WINDOW", window)
     with isolated_env(root):
         export_cmd.main(["many", "-o", str(out), "--no-progress", "--store", str(store_path(root))],
                         standalone_mode=False)
 
 
-def test_many_runs_and_keys_export_as_scan_history_reads_them(root: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+# Runs of 1,667-11,000 rows. Windows of 4096 rows: several per run. Of 10,000: m0-m2 together,
+# m3, m4-m5, m6 (11,000 rows) in two windows of its own, m7; "empty" has no count, so it is
+# read on its own and adds nothing. The default: all of them in one window.
+@pytest.mark.parametrize(("window", "row_groups"), [(1, 18), (10_000, 6), (export_writers.EXPORT_WINDOW, 1)])
+def test_many_runs_and_keys_export_as_scan_history_reads_them(
+    root: Path, monkeypatch: pytest.MonkeyPatch, window: int, row_groups: int
+) -> None:
     import trackline
 
-    out = root / "work" / "many.parquet"
-    export_many(root, out, monkeypatch)
+    out = root / "work" / f"many-{window}.parquet"
+    export_many(root, out, monkeypatch, window)
     table = pq.read_table(out)
     with isolated_env(root):
         runs = list(trackline.Api().runs("many", order="+created_at"))
@@ -177,7 +184,7 @@ def test_many_runs_and_keys_export_as_scan_history_reads_them(root: Path, monkey
     assert columns == ["_runtime", "_timestamp", "acc", "big", "loss", "note"]
     assert table.to_pydict() == want
     assert len(want["run_id"]) == sum(len(many_rows(i)) for i in range(MANY))
-    assert pq.ParquetFile(out).metadata.num_row_groups > MANY
+    assert pq.ParquetFile(out).metadata.num_row_groups == row_groups
 
 
 def test_the_reading_thread_changes_nothing_in_the_file(root: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -211,23 +218,27 @@ def test_tables_are_built_on_the_reading_thread_and_written_to_a_pyarrow_file(
     assert len(sinks) == 1 and isinstance(sinks[0], pa.NativeFile)
 
 
-def test_an_error_on_the_reading_thread_names_the_run_and_leaves_no_file(
-    root: Path, monkeypatch: pytest.MonkeyPatch
+@pytest.mark.parametrize(("window", "method", "named"), [
+    (1, "columns", "run m3"),  # read on its own
+    (export_writers.EXPORT_WINDOW, "columns_many", "runs m0, m1, m2, m3, m4, m5, m6, m7"),  # together
+])
+def test_an_error_on_the_reading_thread_names_the_runs_and_leaves_no_file(
+    root: Path, monkeypatch: pytest.MonkeyPatch, window: int, method: str, named: str
 ) -> None:
     from trackline.api.reader import StoreReader
 
-    columns = StoreReader.columns
+    real = getattr(StoreReader, method)
 
-    def failing(self: StoreReader, run: dict[str, Any], *a: Any, **kw: Any) -> Any:
-        if run["run_id"] == "m3":
+    def failing(self: StoreReader, runs: Any, *a: Any, **kw: Any) -> Any:
+        if "m3" in str(runs):
             raise OSError("disk I/O error")
-        return columns(self, run, *a, **kw)
+        return real(self, runs, *a, **kw)
 
-    monkeypatch.setattr(StoreReader, "columns", failing)
+    monkeypatch.setattr(StoreReader, method, failing)
     out = root / "work" / "failed.parquet"
     with pytest.raises(ExportError) as caught:
-        export_many(root, out, monkeypatch)
-    assert re.fullmatch(r"reading run m3 of \w+/many failed: OSError: disk I/O error", caught.value.format_message())
+        export_many(root, out, monkeypatch, window)
+    assert re.fullmatch(rf"reading {named} of \w+/many failed: OSError: disk I/O error", caught.value.format_message())
     assert isinstance(caught.value.__cause__, OSError)
     assert not out.exists() and not list(out.parent.glob("failed.parquet.*"))
 

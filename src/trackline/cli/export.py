@@ -17,7 +17,7 @@ import sys
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager, suppress
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
@@ -32,6 +32,9 @@ from trackline.cli.common import (
     resolve_run,
     store_option,
 )
+
+if TYPE_CHECKING:
+    from trackline.cli.export_writers import Part
 
 FORMATS = ("csv", "parquet", "jsonl")
 COMPRESSIONS = ("zstd", "lz4", "snappy", "none")
@@ -85,6 +88,52 @@ def read_ahead(items: Iterator[T], depth: int = 2) -> Iterator[T]:
     finally:
         stop.set()
         thread.join()
+
+
+def _failed(run_ids: list[str], what: str, exc: Exception) -> ExportError:
+    runs = f"run {run_ids[0]}" if len(run_ids) == 1 else f"runs {', '.join(run_ids)}"
+    return ExportError(f"reading {runs} of {what} failed: {type(exc).__name__}: {exc}")
+
+
+def _windows(reader: Any, runs: list[Any], columns: list[str], what: str) -> Iterator[list[Part]]:
+    """The runs' history, in run order, in windows of about ``EXPORT_WINDOW`` rows: a big
+    run's windows one by one, small runs several to a window, read in one query (sized by
+    their ``history_rows``). A sweep of 1,000 runs x 1,000 steps makes ~8 windows, not 1,000 of
+    four queries and a Parquet row group each."""
+    from trackline.api.history import union_steps
+    from trackline.api.scan import windows
+    from trackline.cli.export_writers import EXPORT_WINDOW
+
+    small: list[Any] = []
+    rows = 0
+
+    def read_small() -> Iterator[list[Part]]:
+        try:
+            got = reader.columns_many([r._row for r in small], columns)
+        except Exception as exc:
+            raise _failed([r.id for r in small], what, exc) from exc
+        parts = [(r.id, union_steps(cols.values()), cols) for r, cols in zip(small, got, strict=True)]
+        parts = [p for p in parts if len(p[1])]
+        if parts:
+            yield parts
+
+    for run in runs:
+        n = run.history_rows
+        small_run = 0 < n <= EXPORT_WINDOW  # 0: no count, so no promise on memory either
+        if small and (rows + n > EXPORT_WINDOW or not small_run):
+            yield from read_small()
+            small, rows = [], 0
+        if small_run:
+            small.append(run)
+            rows += n
+            continue
+        try:
+            for steps, cols in windows(reader, run._row, columns, [], None, None, page_size=EXPORT_WINDOW):
+                yield [(run.id, steps, cols)]
+        except Exception as exc:
+            raise _failed([run.id], what, exc) from exc
+    if small:
+        yield from read_small()
 
 
 @contextmanager
@@ -180,8 +229,7 @@ def export_cmd(target: str, fmt: str | None, keys: tuple[str, ...], output: str 
     numeric = {k for k in columns if k not in text_keys}
 
     def run_export(out: Any) -> int:
-        from trackline.api.scan import windows
-        from trackline.cli.export_writers import EXPORT_WINDOW, WRITERS
+        from trackline.cli.export_writers import WRITERS
 
         writer = WRITERS[fmt](out, columns, numeric, with_run, **writer_options)
         total = sum(max(r.history_rows, 0) for r in runs) or None
@@ -189,12 +237,12 @@ def export_cmd(target: str, fmt: str | None, keys: tuple[str, ...], output: str 
 
         def prepared() -> Iterator[tuple[int, Any]]:
             """On the reading thread: each window's row count and what the writer takes."""
-            for run in runs:
+            for parts in _windows(reader, runs, columns, what):
                 try:
-                    for steps, cols in windows(reader, run._row, columns, [], None, None, page_size=EXPORT_WINDOW):
-                        yield len(steps), writer.prepare(run.id, steps, cols)
+                    item = writer.prepare(parts)
                 except Exception as exc:
-                    raise ExportError(f"reading run {run.id} of {what} failed: {type(exc).__name__}: {exc}") from exc
+                    raise _failed([run_id for run_id, _, _ in parts], what, exc) from exc
+                yield sum(len(steps) for _, steps, _ in parts), item
 
         try:
             with _progress(f"export {what}", total, is_tty() if progress is None else progress) as advance:

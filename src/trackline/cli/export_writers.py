@@ -1,5 +1,5 @@
-"""The formats of ``trackline export``: each turns one window of a run's history into rows
-of CSV, JSON lines or a Parquet row group.
+"""The formats of ``trackline export``: each turns a window of history (one run's, or
+several small runs') into rows of CSV, JSON lines or a Parquet row group.
 
 A window goes through two steps on two threads: :meth:`Writer.prepare` (on the reading
 thread) builds what the format writes, :meth:`Writer.write` (on the writing thread) writes
@@ -22,6 +22,8 @@ from trackline.api.history import Column, aligned, build_rows
 from trackline.cli.common import dumps
 
 EXPORT_WINDOW = 131_072  # rows per window: large Parquet row groups, few queries, bounded memory
+#: One run's rows in a window: its id, its steps and its columns on (a superset of) them.
+Part = tuple[str, np.ndarray, dict[str, Column]]
 
 
 def _text(v: Any) -> str | None:
@@ -47,9 +49,9 @@ class Writer(abc.ABC):
         self.out, self.columns, self.numeric, self.with_run = out, columns, numeric, with_run
 
     @abc.abstractmethod
-    def prepare(self, run_id: str, steps: np.ndarray, cols: dict[str, Column]) -> Any:
-        """What :meth:`write` takes for the rows of ``run_id`` at ``steps`` (``cols`` are
-        the window's columns). Runs on the reading thread: it must not touch the output."""
+    def prepare(self, parts: list[Part]) -> Any:
+        """What :meth:`write` takes for the rows of ``parts``, in order. Runs on the reading
+        thread: it must not touch the output."""
 
     @abc.abstractmethod
     def write(self, prepared: Any) -> None:
@@ -65,40 +67,44 @@ class CsvWriter(Writer):
         self.w = csv.writer(out)
         self.w.writerow((["run_id"] if self.with_run else []) + ["_step", *self.columns])
 
-    def prepare(self, run_id: str, steps: np.ndarray, cols: dict[str, Column]) -> list[tuple[Any, ...]]:
-        n = len(steps)
-        data: list[list[Any]] = []
-        if self.with_run:
-            data.append([run_id] * n)
-        data.append(steps.tolist())
-        for key in self.columns:
-            if key not in cols:
-                data.append([""] * n)
-                continue
-            values, missing = aligned(steps, cols[key])
-            vals = values.tolist() if isinstance(values, np.ndarray) else [
-                v if isinstance(v, (int, float, str)) or v is None else _text(v) for v in values
-            ]
-            if missing is not None:
-                for i in np.flatnonzero(missing).tolist():
-                    vals[i] = ""
-            data.append(vals)
-        return list(zip(*data, strict=True))
+    def prepare(self, parts: list[Part]) -> list[tuple[Any, ...]]:
+        rows: list[tuple[Any, ...]] = []
+        for run_id, steps, cols in parts:
+            n = len(steps)
+            data: list[list[Any]] = []
+            if self.with_run:
+                data.append([run_id] * n)
+            data.append(steps.tolist())
+            for key in self.columns:
+                if key not in cols:
+                    data.append([""] * n)
+                    continue
+                values, missing = aligned(steps, cols[key])
+                vals = values.tolist() if isinstance(values, np.ndarray) else [
+                    v if isinstance(v, (int, float, str)) or v is None else _text(v) for v in values
+                ]
+                if missing is not None:
+                    for i in np.flatnonzero(missing).tolist():
+                        vals[i] = ""
+                data.append(vals)
+            rows.extend(zip(*data, strict=True))
+        return rows
 
     def write(self, prepared: list[tuple[Any, ...]]) -> None:
         self.w.writerows(prepared)
 
 
 class JsonlWriter(Writer):
-    def prepare(self, run_id: str, steps: np.ndarray, cols: dict[str, Column]) -> str:
+    def prepare(self, parts: list[Part]) -> str:
         lines = []
-        for row in build_rows(steps, cols, nest=False):
-            if self.with_run:
-                row = {"run_id": run_id, **row}
-            for k, v in row.items():
-                if isinstance(v, float) and not math.isfinite(v):
-                    row[k] = None
-            lines.append(dumps(row))
+        for run_id, steps, cols in parts:
+            for row in build_rows(steps, cols, nest=False):
+                if self.with_run:
+                    row = {"run_id": run_id, **row}
+                for k, v in row.items():
+                    if isinstance(v, float) and not math.isfinite(v):
+                        row[k] = None
+                lines.append(dumps(row))
         lines.append("")
         return "\n".join(lines)
 
@@ -107,7 +113,8 @@ class JsonlWriter(Writer):
 
 
 class ParquetWriter(Writer):
-    """Arrow arrays straight from the window's numpy columns, one row group per window.
+    """Arrow arrays straight from the window's numpy columns, one row group per window
+    (a big run's windows one by one, small runs several to a window).
 
     ``out`` is a pyarrow file (``pa.OSFile``), not a Python one: pyarrow writes to a Python
     file by calling its ``write`` with the GIL held, so every page would wait for the
@@ -145,7 +152,6 @@ class ParquetWriter(Writer):
             encodings = {key: "BYTE_STREAM_SPLIT" for key in self.columns if key in self.numeric}
             options["column_encoding"] = {"_step": "DELTA_BINARY_PACKED", **encodings}
         self.pw = pq.ParquetWriter(out, self.schema, **options)
-        self._zeros = np.zeros(EXPORT_WINDOW, np.int32)  # run_id's dictionary indices, shared
 
     def _numbers(self, values: np.ndarray, missing: np.ndarray | None = None) -> Any:
         """An Arrow array over the numpy buffer, no copy. (``pa.array(ndarray)`` would do the
@@ -159,36 +165,46 @@ class ParquetWriter(Writer):
             pa.from_numpy_dtype(values.dtype), len(values), [validity, pa.py_buffer(values)], null_count=nulls
         )
 
-    def _run_ids(self, run_id: str, n: int) -> Any:
-        if len(self._zeros) < n:
-            self._zeros = np.zeros(n, np.int32)
-        raw = run_id.encode()
-        one = self.pa.Array.from_buffers(
-            self.pa.string(), 1, [None, self.pa.py_buffer(np.array([0, len(raw)], np.int32)), self.pa.py_buffer(raw)]
+    def _strings(self, values: list[str]) -> Any:
+        """A string array from its buffers (``pa.array(list)`` may import pandas to check)."""
+        raw = [v.encode() for v in values]
+        offsets = np.zeros(len(raw) + 1, np.int32)
+        np.cumsum([len(b) for b in raw], out=offsets[1:])
+        return self.pa.Array.from_buffers(
+            self.pa.string(), len(raw), [None, self.pa.py_buffer(offsets), self.pa.py_buffer(b"".join(raw))]
         )
-        # safe=False: every index is 0, into a dictionary of one; no pass to check them.
-        return self.pa.DictionaryArray.from_arrays(self._numbers(self._zeros[:n]), one, safe=False)
 
-    def prepare(self, run_id: str, steps: np.ndarray, cols: dict[str, Column]) -> Any:
+    def _run_ids(self, run_ids: list[str], counts: list[int]) -> Any:
+        """``run_id`` as one dictionary array: each id once, then an index per row."""
+        indices = np.repeat(np.arange(len(run_ids), dtype=np.int32), counts)
+        # safe=False: the indices are in range by construction; no pass to check them.
+        return self.pa.DictionaryArray.from_arrays(self._numbers(indices), self._strings(run_ids), safe=False)
+
+    def _column(self, key: str, steps: np.ndarray, cols: dict[str, Column]) -> Any:
         pa = self.pa
-        n = len(steps)
+        if key not in cols:
+            return pa.nulls(len(steps), pa.float64() if key in self.numeric else pa.string())
+        values, missing = aligned(steps, cols[key])
+        if key in self.numeric and isinstance(values, np.ndarray):
+            return self._numbers(np.asarray(values, dtype=np.float64), missing)  # f8: no copy
+        vals = values.tolist() if isinstance(values, np.ndarray) else list(values)
+        if missing is not None:
+            for i in np.flatnonzero(missing).tolist():
+                vals[i] = None
+        return pa.array([_text(v) for v in vals], pa.string())
+
+    def prepare(self, parts: list[Part]) -> Any:
+        """One table; the parts' arrays are its chunks (no copy)."""
+        pa = self.pa
         arrays: list[Any] = []
         if self.with_run:
-            arrays.append(self._run_ids(run_id, n))
-        arrays.append(self._numbers(np.asarray(steps, dtype=np.int64)))
-        for key in self.columns:
-            if key not in cols:
-                arrays.append(pa.nulls(n, pa.float64() if key in self.numeric else pa.string()))
-                continue
-            values, missing = aligned(steps, cols[key])
-            if key in self.numeric and isinstance(values, np.ndarray):
-                arrays.append(self._numbers(np.asarray(values, dtype=np.float64), missing))  # f8: no copy
-            else:
-                vals = values.tolist() if isinstance(values, np.ndarray) else list(values)
-                if missing is not None:
-                    for i in np.flatnonzero(missing).tolist():
-                        vals[i] = None
-                arrays.append(pa.array([_text(v) for v in vals], pa.string()))
+            arrays.append(self._run_ids([run_id for run_id, _, _ in parts], [len(steps) for _, steps, _ in parts]))
+        arrays.append(pa.chunked_array([self._numbers(np.asarray(steps, dtype=np.int64)) for _, steps, _ in parts],
+                                       pa.int64()))
+        first = len(arrays)
+        for i, key in enumerate(self.columns):
+            arrays.append(pa.chunked_array([self._column(key, steps, cols) for _, steps, cols in parts],
+                                           self.schema.field(first + i).type))
         return pa.Table.from_arrays(arrays, schema=self.schema)
 
     def write(self, prepared: Any) -> None:
