@@ -86,6 +86,13 @@ def rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
+def children_cpu() -> tuple[float, float]:
+    """(user, system) CPU seconds of finished child processes: unlike wall time, barely moved by
+    other load on the machine, so the JSON keeps them beside every time."""
+    r = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return r.ru_utime, r.ru_stime
+
+
 # -- the worker: one measurement in the tool's own venv ---------------------------------------
 
 
@@ -213,16 +220,19 @@ def run_worker(tool: str, measure: str, data: Path, work: Path, timeout: float,
     if measure == "log":
         warm(data)
     os.sync()  # start every measurement with no dirty pages from the one before
+    cpu0 = children_cpu()
     t0 = time.perf_counter()
     proc = subprocess.run([exe, str(Path(__file__).resolve()), "--worker", tool, measure, str(data), str(work)],
                           cwd=work, env=env, capture_output=True, text=True, timeout=timeout)
     wall = time.perf_counter() - t0
+    cpu1 = children_cpu()
     lines = [ln for ln in proc.stdout.splitlines() if ln.startswith("RESULT ")]
     if proc.returncode != 0 or not lines:
         tail = (proc.stderr or proc.stdout).strip().splitlines()[-5:]
         return {"error": f"exit {proc.returncode}: " + " | ".join(tail)}
     result: dict[str, Any] = json.loads(lines[-1][len("RESULT "):])
     result["process_wall_seconds"] = wall
+    result["process_user_seconds"], result["process_system_seconds"] = cpu1[0] - cpu0[0], cpu1[1] - cpu0[1]
     return result
 
 
@@ -240,23 +250,25 @@ def warm(data: Path) -> None:
                     pass
 
 
-def timed_command(cmd: list[str] | str, shell: bool = False, data: Path | None = None) -> float:
+def timed_command(cmd: list[str] | str, shell: bool = False, data: Path | None = None) -> dict[str, float]:
     if data is not None:
         warm(data)
     os.sync()
+    cpu0 = children_cpu()
     t0 = time.perf_counter()
     subprocess.run(cmd, shell=shell, check=True, stdout=subprocess.DEVNULL)
-    return time.perf_counter() - t0
+    wall = time.perf_counter() - t0
+    cpu1 = children_cpu()
+    return {"seconds": wall, "user_seconds": cpu1[0] - cpu0[0], "system_seconds": cpu1[1] - cpu0[1]}
 
 
 def baselines(data: Path, scratch: Path) -> dict[str, Any]:
     out: dict[str, Any] = {}
     dest = scratch / "cp-copy"
-    out["cp"] = {"seconds": timed_command(["cp", "-r", str(data), str(dest)], data=data)}
-    out["sha256sum"] = {"seconds": timed_command(
-        f"find {data} -type f -print0 | xargs -0 sha256sum > /dev/null", shell=True, data=data)}
-    out["md5sum"] = {"seconds": timed_command(f"find {data} -type f -print0 | xargs -0 md5sum > /dev/null", shell=True,
-                                              data=data)}
+    out["cp"] = timed_command(["cp", "-r", str(data), str(dest)], data=data)
+    out["sha256sum"] = timed_command(f"find {data} -type f -print0 | xargs -0 sha256sum > /dev/null", shell=True,
+                                     data=data)
+    out["md5sum"] = timed_command(f"find {data} -type f -print0 | xargs -0 md5sum > /dev/null", shell=True, data=data)
     return out
 
 
@@ -323,6 +335,7 @@ def main() -> None:
         "baselines": {}, "tools": {},
     }
     raw_base: dict[str, list[float]] = {}
+    raw_base_cpu: dict[str, list[dict[str, float]]] = {}
     raw_tools: dict[str, dict[str, list[dict[str, Any]]]] = {t: {} for t in tools}
     try:
         for rep in range(args.repeat):
@@ -333,6 +346,7 @@ def main() -> None:
             print(f"[{rep + 1}/{args.repeat}] baselines: cp -r, sha256sum, md5sum ...", file=sys.stderr)
             for name, r in baselines(data, rep_dir).items():
                 raw_base.setdefault(name, []).append(r["seconds"])
+                raw_base_cpu.setdefault(name, []).append(r)
             for tool in tools:
                 work = rep_dir / f"work-{tool}"
                 work.mkdir()
@@ -352,7 +366,8 @@ def main() -> None:
     finally:
         if not args.keep:
             shutil.rmtree(base, ignore_errors=True)
-    report["baselines"] = {n: {"seconds": statistics.median(v), "all": v} for n, v in raw_base.items()}
+    report["baselines"] = {n: {"seconds": statistics.median(v), "all": v, "all_cpu": raw_base_cpu[n]}
+                           for n, v in raw_base.items()}
     for tool, measures in raw_tools.items():
         res: dict[str, Any] = {}
         for measure, runs in measures.items():
@@ -365,7 +380,9 @@ def main() -> None:
             paired = [r["seconds"] / cp for r, cp in zip(runs, raw_base["cp"], strict=True) if "seconds" in r]
             res[measure] = {**med, "seconds": statistics.median(r["seconds"] for r in ok),
                             "best_seconds": min(r["seconds"] for r in ok),
-                            "all_seconds": [r["seconds"] for r in ok], "mb_per_s": mb / statistics.median(
+                            "all_seconds": [r["seconds"] for r in ok],
+                            "all_cpu_seconds": [r["process_user_seconds"] + r["process_system_seconds"] for r in ok],
+                            "mb_per_s": mb / statistics.median(
                                 r["seconds"] for r in ok),
                             "vs_cp_paired": paired, "vs_cp_paired_median": statistics.median(paired),
                             "vs_cp_paired_best": min(paired)}
