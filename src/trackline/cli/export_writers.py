@@ -127,8 +127,8 @@ class ParquetWriter(Writer):
     run); floats ``BYTE_STREAM_SPLIT`` (byte planes: float32-exact values stored as float64
     leave whole planes of zeros, and smooth curves share their high bytes) and ``_step``
     ``DELTA_BINARY_PACKED`` (consecutive steps: ~0 bits each), then zstd level 1: ~4x
-    smaller than before and ~6x faster. Values go to the encoders 65,536 at a time, not
-    1,024 (pyarrow's default): the same pages, ~10% less time. ``--compression lz4|snappy|none`` trade size for
+    smaller than before and ~6x faster. Numbers go to the encoders 65,536 at a time, not
+    1,024 (pyarrow's default): ~10% less time. ``--compression lz4|snappy|none`` trade size for
     speed; ``--plain-encoding`` writes PLAIN pages for readers without Parquet 2 encodings.
     """
 
@@ -144,8 +144,11 @@ class ParquetWriter(Writer):
         self.pa = pa
         self.schema = pa.schema(fields)
         text = [f.name for f in fields if f.name != "_step" and f.name not in self.numeric]
-        options: dict[str, Any] = {"compression": compression, "use_dictionary": text, "store_schema": False,
-                                   "write_batch_size": 65_536}
+        options: dict[str, Any] = {"compression": compression, "use_dictionary": text, "store_schema": False}
+        if all(key in self.numeric for key in self.columns):
+            # Pages are cut between batches: 65,536 numbers still make ~1 MB pages (65,536
+            # texts could make one huge page, so text keeps pyarrow's 1,024).
+            options["write_batch_size"] = 65_536
         if compression == "zstd":
             options["compression_level"] = 1
         if not plain:
