@@ -14,6 +14,7 @@ import pytest
 
 from tests.ui.conftest import Page, media_panel, serve_seeded_run
 from tests.ui.conftest import open_media as open_media_tab
+from tests.unit.data_types.gltf_files import write_textured_gltf
 
 Vec = tuple[float, float, float]
 
@@ -122,7 +123,8 @@ files = sys.argv[1]
 run = trackline.init(project="media-3d", name="shapes")
 run.log({"glb": trackline.Object3D(files + "/cube.glb"), "obj": trackline.Object3D(files + "/cube.obj"),
          "stl": trackline.Object3D(files + "/cube.stl"), "gltf": trackline.Object3D(files + "/cube.gltf")})
-run.log({"obj": trackline.Object3D(files + "/tetra.obj")})
+run.log({"obj": trackline.Object3D(files + "/tetra.obj"),
+         "textured": trackline.Object3D(files + "/textured/textured.gltf")})  # + .bin files and a PNG
 bar = go.Figure(go.Bar(x=["cat", "dog", "bird", "fish"], y=[3, 7, 2, 5], marker_color="#e4572e"))
 bar.update_layout(title="Counts per class")
 heat = go.Figure(go.Heatmap(z=np.arange(48).reshape(6, 8), colorscale="Viridis"))
@@ -146,6 +148,7 @@ def media_3d_ui(ui_built: None, tmp_path_factory: pytest.TempPathFactory) -> Ite
     write_gltf(files / "cube.gltf", cube(), [0.1, 0.4, 0.9, 1.0])
     write_obj(files / "tetra.obj", tetrahedron())
     write_stl(files / "cube.stl", cube())
+    write_textured_gltf(files / "textured")
     with serve_seeded_run(base, SEED, "media-3d", str(files)) as url:
         yield url
 
@@ -192,6 +195,17 @@ def test_glb_obj_and_stl_are_drawn_with_webgl(media_3d_ui: str, page: Page) -> N
     stl = p.evaluate(PIXELS, panel(p, "stl").locator("canvas").element_handle())
     assert abs(stl["r"] - stl["b"]) < 60, stl  # STL brings no colour: the viewer's grey-blue
     page.shot("media-3d")
+
+
+def test_gltf_with_separate_bin_and_texture_files_is_drawn(media_3d_ui: str, page: Page) -> None:
+    p = open_media(page, media_3d_ui)
+    viewer = viewer_ready(p, "textured")
+    assert viewer.get_attribute("data-format") == "glb"  # packed with its files when logged
+    assert viewer.get_attribute("data-triangles") == "12"
+    assert viewer.locator('[data-testid="mesh-error"]').count() == 0
+    pixels = p.evaluate(PIXELS, viewer.locator("canvas").element_handle())
+    assert 0.03 < pixels["painted"] < 0.9, pixels
+    assert pixels["g"] > pixels["r"] + 60 and pixels["g"] > pixels["b"] + 60, pixels  # the green PNG texture
 
 
 def test_3d_step_slider_swaps_the_object(media_3d_ui: str, page: Page) -> None:

@@ -2,6 +2,13 @@
 // to the object, image-based lighting. This module and three.js are loaded with a dynamic
 // import by MeshViewer.svelte, so they are a chunk of their own, fetched only when a 3D
 // panel is shown.
+//
+// Every viewer of the page draws through one WebGL context: browsers keep only about 16
+// (Chrome drops the oldest beyond that, and its canvas goes blank), and a workspace can
+// show a 3D panel per run and key. Each viewer has its own scene, camera and controls and a
+// plain 2D canvas; the shared renderer draws the scene into a corner of its own offscreen
+// canvas and copies that corner into the viewer's canvas (drawImage). One context also
+// compiles each shader and builds the room environment once for all viewers.
 import {
   Box3,
   BufferGeometry,
@@ -97,29 +104,109 @@ function dispose(root: Object3D): void {
   });
 }
 
+// The page's one WebGL renderer, shared by every viewer and given back a while after the
+// last viewer goes (so moving between tabs does not compile the shaders again).
+class SharedRenderer {
+  readonly renderer: WebGLRenderer;
+  environment: Texture;
+  readonly viewers = new Set<MeshViewer>();
+  private width = 0;
+  private height = 0;
+
+  // Throws when the browser has no WebGL.
+  constructor() {
+    const canvas = document.createElement('canvas');
+    this.renderer = new WebGLRenderer({ canvas, antialias: true, alpha: true });
+    this.renderer.setClearColor(new Color(0x000000), 0); // the panel's background shows through
+    this.environment = roomEnvironment(this.renderer);
+    // three.js restores its state after a lost context; the environment is a render target
+    // whose pixels are gone, so it is made again, and every view is drawn again.
+    canvas.addEventListener('webglcontextrestored', () => {
+      this.environment.dispose();
+      this.environment = roomEnvironment(this.renderer);
+      for (const v of this.viewers) v.render();
+    });
+  }
+
+  // Draw a scene at the size of the target canvas, then copy it there. The drawing buffer
+  // only grows (reallocating it for every panel of another size would cost more than the
+  // unused corner); each view is drawn in its bottom-left corner, which is the top-left
+  // corner of the canvas's image.
+  draw(scene: Scene, camera: PerspectiveCamera, target: CanvasRenderingContext2D): void {
+    const { width, height } = target.canvas;
+    if (width > this.width || height > this.height) {
+      this.width = Math.max(width, this.width);
+      this.height = Math.max(height, this.height);
+      this.renderer.setSize(this.width, this.height, false);
+    }
+    this.renderer.setViewport(0, 0, width, height);
+    this.renderer.setScissor(0, 0, width, height);
+    this.renderer.setScissorTest(true); // clear only this view's corner
+    this.renderer.render(scene, camera);
+    target.clearRect(0, 0, width, height);
+    // Read in the same task as the render: the drawing buffer is still there.
+    target.drawImage(this.renderer.domElement, 0, this.height - height, width, height, 0, 0, width, height);
+  }
+
+  dispose(): void {
+    this.environment.dispose();
+    this.renderer.dispose();
+    this.renderer.forceContextLoss();
+  }
+}
+
+function roomEnvironment(renderer: WebGLRenderer): Texture {
+  const pmrem = new PMREMGenerator(renderer);
+  const room = new RoomEnvironment();
+  const texture = pmrem.fromScene(room, 0.04).texture;
+  room.dispose();
+  pmrem.dispose();
+  return texture;
+}
+
+const KEEP_MS = 20_000;
+let shared: SharedRenderer | null = null;
+let releaseTimer: ReturnType<typeof setTimeout> | undefined;
+
+function acquire(viewer: MeshViewer): SharedRenderer {
+  clearTimeout(releaseTimer);
+  shared ??= new SharedRenderer();
+  shared.viewers.add(viewer);
+  return shared;
+}
+
+function release(viewer: MeshViewer): void {
+  if (!shared) return;
+  shared.viewers.delete(viewer);
+  if (shared.viewers.size) return;
+  clearTimeout(releaseTimer);
+  releaseTimer = setTimeout(() => {
+    if (shared && !shared.viewers.size) {
+      shared.dispose();
+      shared = null;
+    }
+  }, KEEP_MS);
+}
+
 export class MeshViewer {
-  private renderer: WebGLRenderer;
+  private gl: SharedRenderer;
+  private target: CanvasRenderingContext2D;
   private scene = new Scene();
   private camera = new PerspectiveCamera(FOV, 1, 0.01, 1000);
   private controls: OrbitControls;
-  private environment: Texture;
   private sky = new HemisphereLight(0xffffff, 0x444a55);
   private key = new DirectionalLight(0xffffff);
   private object: Object3D | null = null;
+  private gltf = false;
   private loads = 0;
   private disposed = false;
 
   // Throws when the browser has no WebGL.
-  constructor(canvas: HTMLCanvasElement) {
-    // preserveDrawingBuffer: the picture stays readable (screenshots, copy image, tests)
-    this.renderer = new WebGLRenderer({ canvas, antialias: true, alpha: true, preserveDrawingBuffer: true });
-    this.renderer.setPixelRatio(Math.min(window.devicePixelRatio || 1, 2));
-    this.renderer.setClearColor(new Color(0x000000), 0); // the panel's background shows through
-    const pmrem = new PMREMGenerator(this.renderer);
-    const room = new RoomEnvironment();
-    this.environment = pmrem.fromScene(room, 0.04).texture;
-    room.dispose();
-    pmrem.dispose();
+  constructor(private canvas: HTMLCanvasElement) {
+    const target = canvas.getContext('2d');
+    if (!target) throw new Error('no 2D canvas');
+    this.target = target;
+    this.gl = acquire(this);
     // Sky/ground light plus a key light that follows the camera, so every side you turn to has
     // shading; glTF files also get the room environment (their PBR materials, metals above
     // all, look flat without one). OBJ and STL files use the plain material only with lights:
@@ -146,10 +233,9 @@ export class MeshViewer {
       dispose(this.object);
     }
     this.object = object;
-    const gltf = format === 'glb' || format === 'gltf';
-    this.scene.environment = gltf ? this.environment : null;
-    this.sky.intensity = gltf ? 0.3 : 1.8; // the environment lights glTF files already
-    this.key.intensity = gltf ? 1.0 : 2.2;
+    this.gltf = format === 'glb' || format === 'gltf';
+    this.sky.intensity = this.gltf ? 0.3 : 1.8; // the environment lights glTF files already
+    this.key.intensity = this.gltf ? 1.0 : 2.2;
     this.scene.add(object);
     this.fit();
     return stats(object);
@@ -174,24 +260,28 @@ export class MeshViewer {
     this.render();
   }
 
+  // The panel's size in CSS pixels; the canvas gets as many device pixels (up to 2 per pixel).
   resize(width: number, height: number): void {
     if (width <= 0 || height <= 0) return;
-    this.renderer.setSize(width, height, false);
+    const ratio = Math.min(window.devicePixelRatio || 1, 2);
+    this.canvas.width = Math.round(width * ratio);
+    this.canvas.height = Math.round(height * ratio);
     this.camera.aspect = width / height;
     this.camera.updateProjectionMatrix();
     this.render();
   }
 
   render(): void {
-    if (!this.disposed) this.renderer.render(this.scene, this.camera);
+    if (this.disposed || !this.canvas.width || !this.canvas.height) return;
+    this.scene.environment = this.gltf ? this.gl.environment : null;
+    this.gl.draw(this.scene, this.camera, this.target);
   }
 
   dispose(): void {
     this.disposed = true;
     this.controls.dispose();
     if (this.object) dispose(this.object);
-    this.environment.dispose();
-    this.renderer.dispose();
-    this.renderer.forceContextLoss(); // browsers allow only a few live WebGL contexts per page
+    this.object = null;
+    release(this);
   }
 }
