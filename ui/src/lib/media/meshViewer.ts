@@ -198,6 +198,9 @@ export class MeshViewer {
   private key = new DirectionalLight(0xffffff);
   private object: Object3D | null = null;
   private gltf = false;
+  private drawnThisFrame = false;
+  private pending = false;
+  private fitting = false;
   private loads = 0;
   private disposed = false;
 
@@ -216,7 +219,26 @@ export class MeshViewer {
     this.camera.add(this.key);
     this.scene.add(this.camera);
     this.controls = new OrbitControls(this.camera, canvas);
-    this.controls.addEventListener('change', () => this.render());
+    this.controls.addEventListener('change', () => this.fitting || this.renderSoon());
+  }
+
+  // Draw now, unless this view was drawn in this frame already: then once more at the next
+  // frame. Wheels and trackpads can send several events per frame, and each drawing is a
+  // render plus a copy.
+  private renderSoon(): void {
+    if (this.drawnThisFrame) {
+      this.pending = true;
+      return;
+    }
+    this.render();
+    this.drawnThisFrame = true;
+    requestAnimationFrame(() => {
+      this.drawnThisFrame = false;
+      if (this.pending) {
+        this.pending = false;
+        this.renderSoon();
+      }
+    });
   }
 
   // Load a file and show it instead of the current object; a load overtaken by a later one
@@ -256,7 +278,9 @@ export class MeshViewer {
     this.controls.target.copy(sphere.center);
     this.controls.minDistance = f.distance / 50;
     this.controls.maxDistance = f.distance * 20;
-    this.controls.update(); // renders through the change event
+    this.fitting = true; // one drawing below, not one more for the controls' change event
+    this.controls.update();
+    this.fitting = false;
     this.render();
   }
 
