@@ -153,6 +153,11 @@ def pack_glb(doc: dict[str, Any], folder: str | None, gltf_name: str = "the .glt
             raise ValueError(f"{gltf_name}: bufferViews[{i}] refers to a buffer that does not exist")
         view["buffer"] = 0
         view["byteOffset"] = offsets[b] + int(view.get("byteOffset", 0))
+        meshopt = (view.get("extensions") or {}).get("EXT_meshopt_compression")
+        if isinstance(meshopt, dict) and isinstance(meshopt.get("buffer"), int) and 0 <= meshopt["buffer"] < len(offsets):
+            # the compressed data lives in a buffer of its own too
+            meshopt["byteOffset"] = offsets[meshopt["buffer"]] + int(meshopt.get("byteOffset", 0))
+            meshopt["buffer"] = 0
     for i, image in enumerate(doc.get("images") or []):
         if not isinstance(image, dict) or "uri" not in image:
             continue

@@ -139,3 +139,16 @@ def test_missing_and_short_buffer_files(tmp_path: Path) -> None:
     (tmp_path / "gone.bin").write_bytes(b"1234")
     with pytest.raises(ValueError, match="fewer than its byteLength 8"):
         trackline.Object3D(str(path))
+
+
+def test_meshopt_views_follow_their_compressed_buffer(tmp_path: Path) -> None:
+    (tmp_path / "packed.bin").write_bytes(b"\x05" * 6)
+    doc = {"asset": {"version": "2.0"}, "extensionsUsed": ["EXT_meshopt_compression"],
+           "buffers": [{"byteLength": 12, "extensions": {"EXT_meshopt_compression": {"fallback": True}}},
+                       {"byteLength": 6, "uri": "packed.bin"}],
+           "bufferViews": [{"buffer": 0, "byteLength": 12, "extensions": {"EXT_meshopt_compression": {
+               "buffer": 1, "byteOffset": 2, "byteLength": 4, "byteStride": 4, "count": 3, "mode": "ATTRIBUTES"}}}]}
+    out, binary = read_glb(pack_glb(doc, str(tmp_path)))
+    ext = out["bufferViews"][0]["extensions"]["EXT_meshopt_compression"]
+    assert ext["buffer"] == 0 and binary[ext["byteOffset"] : ext["byteOffset"] + ext["byteLength"]] == b"\x05" * 4
+    assert _view(out, binary, 0) == b"\0" * 12  # the fallback buffer: room only
