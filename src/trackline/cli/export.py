@@ -1,12 +1,13 @@
 """``trackline export``: every point of a run or a project to CSV, Parquet or JSON lines.
 
-Streams: each run is read window by window (``trackline.api.scan.windows``) and written
-as it is read, so memory stays flat whatever the size. A thread reads each window and
-builds what the format writes (``export_writers``: an Arrow table for Parquet) while this
-thread writes the one before. One row per (run, step) where any exported key was logged; a
-project export has a ``run_id`` column first. Values missing at a step are empty (CSV) or
-null (Parquet, JSON). The file is written under a temporary
-name and renamed when complete, so a partial export never looks finished.
+Streams: the runs are read in windows of about 131k rows (a big run's window by window,
+small runs several to a window) and each window is written as it is read, so memory stays
+flat whatever the size. A thread reads each window and builds what the format writes
+(``export_writers``: an Arrow table for Parquet) while this thread writes the one before.
+One row per (run, step) where any exported key was logged; a project export has a
+``run_id`` column first. Values missing at a step are empty (CSV) or null (Parquet, JSON).
+The file is written under a temporary name and renamed when complete, so a partial export
+never looks finished.
 """
 
 from __future__ import annotations
@@ -43,7 +44,7 @@ _SUFFIXES = {".csv": "csv", ".parquet": "parquet", ".pq": "parquet", ".jsonl": "
 
 
 class ExportError(click.ClickException):
-    """A run could not be read or converted; names the run. The file is not written."""
+    """A window could not be read or converted; names its runs. The file is not written."""
 
 
 def read_ahead(items: Iterator[T], depth: int = 2) -> Iterator[T]:
@@ -91,14 +92,18 @@ def read_ahead(items: Iterator[T], depth: int = 2) -> Iterator[T]:
 
 
 def _failed(run_ids: list[str], what: str, exc: Exception) -> ExportError:
-    runs = f"run {run_ids[0]}" if len(run_ids) == 1 else f"runs {', '.join(run_ids)}"
+    if len(run_ids) == 1:
+        runs = f"run {run_ids[0]}"
+    else:
+        more = f" and {len(run_ids) - 10} more" if len(run_ids) > 10 else ""
+        runs = f"runs {', '.join(run_ids[:10])}{more}"
     return ExportError(f"reading {runs} of {what} failed: {type(exc).__name__}: {exc}")
 
 
 def _windows(reader: Any, runs: list[Any], columns: list[str], what: str) -> Iterator[list[Part]]:
     """The runs' history, in run order, in windows of about ``EXPORT_WINDOW`` rows: a big
-    run's windows one by one, small runs several to a window, read in one query (sized by
-    their ``history_rows``). A sweep of 1,000 runs x 1,000 steps makes ~8 windows, not 1,000 of
+    run's windows one by one, small runs several to a window, read together (sized by their
+    ``history_rows``). A sweep of 1,000 runs x 1,000 steps makes ~8 windows, not 1,000 of
     four queries and a Parquet row group each."""
     from trackline.api.history import union_steps
     from trackline.api.scan import windows
