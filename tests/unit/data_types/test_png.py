@@ -182,3 +182,14 @@ def test_on_one_cpu_an_image_is_one_zlib_stream_in_the_caller(no_helpers: None, 
     pixels = photo(224, 224)
     assert png.parts_for(pixels.reshape(224, -1)) == 1
     np.testing.assert_array_equal(decode(png.encode(pixels))[1], pixels)
+
+
+def test_deflate_is_zlib_ng_and_its_stream_is_plain_zlib() -> None:
+    # zlib-ng writes ~2x faster; what it writes is an ordinary zlib stream (decoded here by the
+    # standard library, as every PNG reader would).
+    from zlib_ng import zlib_ng
+
+    assert png._deflate is zlib_ng
+    rows = (np.arange(64 * 96 * 3, dtype=np.uint32) % 251).astype(np.uint8).reshape(64, 96 * 3)
+    scanlines = png.filter_rows(rows, 3, png.FILTER_SUB)
+    assert zlib.decompress(png.compress(scanlines)) == scanlines.tobytes()
