@@ -40,6 +40,12 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("trackline.sender")
 _LEN = struct.Struct("<I")
+# After a batch that drained the log, the child waits this long for more records (unless
+# the parent asks for something) before the next batch: a loop that logs an image every
+# millisecond then costs one store transaction per ~20 records instead of one per record
+# (measured: ~0.7 ms of sender CPU per image, competing with the training process).
+COALESCE_S = 0.02
+_BACKLOG = 512  # a batch this big did not drain the log: go on at once
 
 # The child's entry point. ``trackline/__init__`` loads the SDK facade (init, Run,
 # settings: ~45 ms) that the child never uses, and the child's start-up is on the
@@ -249,7 +255,7 @@ def main(argv: str | None = None) -> None:
             if n:
                 sync_time = datetime.datetime.now(datetime.timezone.utc)
         # Requests from the parent (and its death, seen as end-of-file).
-        wait = 0.0 if n else 0.05
+        wait = 0.0 if n >= _BACKLOG or stop_after is not None else (COALESCE_S if n else 0.05)
         while not parent_gone:
             ready, _, _ = select.select([req], [], [], wait)
             if not ready:

@@ -137,9 +137,10 @@ class Pump:
             changes = self.handler.take()
             if changes.files:
                 files_dir = os.path.join(os.path.dirname(os.path.abspath(self.log_path)), "files")
+                folders: dict[str, str] = {}  # resolved once per folder and batch (realpath is a stat per part)
                 for f in changes.files:
                     try:
-                        f["abs"] = join_inside(files_dir, f["path"])
+                        f["abs"] = join_inside(files_dir, f["path"], folders)
                     except ValueError as exc:
                         log.warning("trackline: ignoring run file %r: %s", f.get("path"), exc)
             self.points_total += changes.point_count()

@@ -51,17 +51,24 @@ def _insert(conn: Connection, table: Any) -> Any:
     return sqlite.insert(table)
 
 
+# Upsert statements by (dialect, table, updated columns, key columns): building one (its
+# ``excluded`` column proxies) cost more than running it for the sender's small batches.
+_UPSERTS: dict[tuple[str, str, tuple[str, ...], tuple[str, ...]], Any] = {}
+
+
 def upsert(conn: Connection, table: Any, rows: list[dict[str, Any]], keys: list[str]) -> None:
     if not rows:
         return
-    stmt = _insert(conn, table)
-    cols = [c for c in rows[0] if c not in keys]
-    if cols:
-        stmt = stmt.on_conflict_do_update(
-            index_elements=keys, set_={c: stmt.excluded[c] for c in cols}
-        )
-    else:
-        stmt = stmt.on_conflict_do_nothing(index_elements=keys)
+    cols = tuple(c for c in rows[0] if c not in keys)
+    cache_key = (conn.dialect.name, table.name, cols, tuple(keys))
+    stmt = _UPSERTS.get(cache_key)
+    if stmt is None:
+        stmt = _insert(conn, table)
+        if cols:
+            stmt = stmt.on_conflict_do_update(index_elements=keys, set_={c: stmt.excluded[c] for c in cols})
+        else:
+            stmt = stmt.on_conflict_do_nothing(index_elements=keys)
+        _UPSERTS[cache_key] = stmt
     conn.execute(stmt, rows)
 
 
