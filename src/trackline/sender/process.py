@@ -255,7 +255,7 @@ def main(argv: str | None = None) -> None:
             if n:
                 sync_time = datetime.datetime.now(datetime.timezone.utc)
         # Requests from the parent (and its death, seen as end-of-file).
-        wait = 0.0 if n >= _BACKLOG or stop_after is not None else (COALESCE_S if n else 0.05)
+        wait = next_wait(n, stop_after is not None)
         while not parent_gone:
             ready, _, _ = select.select([req], [], [], wait)
             if not ready:
@@ -301,6 +301,13 @@ def main(argv: str | None = None) -> None:
             return
         if pump is None and parent_gone:
             return
+
+
+def next_wait(applied: int, stopping: bool) -> float:
+    """How long the child waits for a request before its next batch, after applying ``applied`` records."""
+    if applied >= _BACKLOG or stopping:
+        return 0.0  # the log is not drained, or finish() is waiting: go on at once
+    return COALESCE_S if applied else 0.05
 
 
 def _exit_now(pump: Pump | None) -> NoReturn:

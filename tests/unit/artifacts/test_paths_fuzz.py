@@ -118,3 +118,21 @@ def test_a_planted_symlink_is_replaced_not_followed(tmp_path: Path) -> None:
     assert victim.read_text() == "precious"
     assert not (root / "model.bin").is_symlink()
     assert (root / "model.bin").read_bytes() == b"new weights"
+
+
+def test_join_inside_with_a_folder_cache_gives_the_same_paths_and_refusals(tmp_path: Path) -> None:
+    root = tmp_path / "root"
+    (root / "media" / "images").mkdir(parents=True)
+    (tmp_path / "out").mkdir()
+    (tmp_path / "out" / "secret").write_text("s")
+    os.symlink(tmp_path / "out", root / "escape-dir")  # a folder leading outside
+    os.symlink(tmp_path / "out" / "secret", root / "media" / "leak.png")  # a file leading outside
+    (root / "media" / "ok.png").write_text("x")
+    os.symlink(root / "media" / "ok.png", root / "media" / "alias.png")  # a link that stays inside
+    folders: dict[str, str] = {}
+    for name in ("media/images/a.png", "media/images/b.png", "media/ok.png", "media/alias.png", "top.txt"):
+        assert join_inside(str(root), name, folders) == join_inside(str(root), name)
+    for name in ("escape-dir/x", "media/leak.png"):
+        with pytest.raises(UnsafePathError, match="resolves outside"):
+            join_inside(str(root), name, folders)
+    assert folders[""] == os.path.realpath(root) and "media/images" in folders

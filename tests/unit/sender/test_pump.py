@@ -94,3 +94,12 @@ def test_a_sender_thread_replays_a_loop_as_blocks_and_yields_between_them(tmp_pa
     assert sum(in_blocks) == 1000  # every log() row went through a block
     assert 2 <= len(sleeps) <= 3  # after the run record, after each block
     assert pump.handler.rows == 1000 and pump.handler.summary["loss"] == 1.0 / 1000
+
+
+def test_the_child_waits_for_more_records_only_when_the_log_is_drained_and_nobody_waits() -> None:
+    from trackline.sender import process
+
+    assert process.next_wait(0, stopping=False) == 0.05  # idle: poll
+    assert process.next_wait(3, stopping=False) == process.COALESCE_S  # a trickle: gather a bigger batch
+    assert process.next_wait(5000, stopping=False) == 0.0  # a backlog: go on at once
+    assert process.next_wait(3, stopping=True) == 0.0  # finish() is waiting: go on at once
