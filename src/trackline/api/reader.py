@@ -70,6 +70,8 @@ class Reader(Protocol):
 
     def value_keys(self, run: dict[str, Any]) -> set[str]: ...
 
+    def keys_of_runs(self, runs: Sequence[dict[str, Any]]) -> tuple[list[str], set[str]]: ...
+
     # edits
     def update_run(self, run: dict[str, Any], fields: dict[str, Any]) -> dict[str, Any]: ...
 
@@ -189,6 +191,28 @@ class StoreReader:
         q = select(k.name).where(k.id.in_(select(hv.key_id).where(hv.run_pk == run["pk"]).distinct()))
         with self.store.engine.connect() as conn:
             return {name for (name,) in conn.execute(q)}
+
+    def keys_of_runs(self, runs: Sequence[dict[str, Any]]) -> tuple[list[str], set[str]]:
+        """Every history key of ``runs`` (sorted) and those with a non-numeric value, for many
+        runs at once: two queries per 10,000 runs, where ``history_keys`` and ``value_keys``
+        cost two per run (an export of 10,000 one-step runs spent 2.5 s of 3.4 s on them)."""
+        from sqlalchemy import bindparam, select
+
+        from trackline.storage.sql import schema as t
+
+        k, rk, hv = t.metric_keys.c, t.run_keys.c, t.history_values.c
+        pks: Any = bindparam("pks", expanding=True)
+        history = select(k.name).join(t.run_keys, rk.key_id == k.id).where(rk.run_pk.in_(pks)).distinct()
+        text = select(k.name).where(k.id.in_(select(hv.key_id).where(hv.run_pk.in_(pks)).distinct()))
+        names: set[str] = set()
+        text_names: set[str] = set()
+        all_pks = [int(r["pk"]) for r in runs]
+        with self.store.engine.connect() as conn:
+            for at in range(0, len(all_pks), 10_000):
+                part = {"pks": all_pks[at : at + 10_000]}
+                names.update(name for (name,) in conn.execute(history, part))
+                text_names.update(name for (name,) in conn.execute(text, part))
+        return sorted(names), text_names
 
     def update_run(self, run: dict[str, Any], fields: dict[str, Any]) -> dict[str, Any]:
         self.store.set_run_fields(run["pk"], fields)

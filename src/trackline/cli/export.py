@@ -221,7 +221,8 @@ def export_cmd(target: str, fmt: str | None, keys: tuple[str, ...], output: str 
             raise PathError(f"{exc.message} (and {target!r} is not a project)")
         what = "/".join(runs[0].path)
     wanted = [k.strip() for item in keys for k in item.split(",") if k.strip()]
-    all_keys = sorted({k for r in runs for k in r.history_keys()})
+    reader = api.reader
+    all_keys, text_keys = reader.keys_of_runs([r._row for r in runs])
     if wanted:
         unknown = [k for k in wanted if k not in all_keys]
         if unknown:
@@ -229,8 +230,6 @@ def export_cmd(target: str, fmt: str | None, keys: tuple[str, ...], output: str 
                 f"no history for {', '.join(map(repr, unknown))} in {what}; "
                 f"its metrics: {', '.join(all_keys[:20]) or 'none'}", param_hint="--keys")
     columns = [k for k in (wanted or all_keys) if k != "_step"]
-    reader = api.reader
-    text_keys = set().union(*(reader.value_keys(r._row) for r in runs)) if runs else set()
     numeric = {k for k in columns if k not in text_keys}
 
     def run_export(out: Any) -> int:

@@ -57,3 +57,21 @@ def test_everything_goes_through_the_reader(isolated: Path, tmp_path: Path) -> N
         "runs_page", "count_runs", "project", "get_run", "columns", "next_step", "history_keys",
         "files", "update_run", "move_run", "delete_run", "projects",
     }
+
+
+def test_keys_of_runs_is_history_keys_and_value_keys_of_each_run_in_two_queries(isolated: Path) -> None:
+    from sqlalchemy import event
+
+    make_run("p", "a", rows=[{"loss": 1.0, "note": "x"}, {"loss": 0.5, "acc": 0.1}])
+    make_run("p", "b", rows=[{"lr": 0.1, "flag": True}])
+    make_run("p", "c", rows=[{"loss": 2.0}])
+    reader = trackline.Api().reader
+    assert isinstance(reader, StoreReader)
+    runs = [r._row for r in trackline.Api().runs("p")]
+    statements: list[str] = []
+    event.listen(reader.store.engine, "before_cursor_execute", lambda *a: statements.append(a[2]))
+    keys, text = reader.keys_of_runs(runs)
+    assert len([s for s in statements if s.startswith("SELECT")]) == 2  # not two per run
+    assert keys == sorted({k for r in runs for k in reader.history_keys(r)})
+    assert text == set().union(*(reader.value_keys(r) for r in runs)) == {"note", "flag"}
+    assert reader.keys_of_runs([]) == ([], set())
