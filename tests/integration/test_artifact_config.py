@@ -55,10 +55,21 @@ def test_an_artifact_nested_in_the_config_is_refused_and_nothing_changes(tmp_pat
     assert art.used_by() == []
 
 
-def test_a_missing_artifact_in_the_config_names_it(tmp_path: Path) -> None:
+def test_a_missing_artifact_in_the_config_names_it_and_nothing_of_the_call_is_set(tmp_path: Path) -> None:
     run = trackline.init(project="cfg", reinit="create_new")
     with pytest.raises(Exception, match="nothing:v3"):
         run.config.dataset = "wandb-artifact://cfg/nothing:v3"
+    with pytest.raises(Exception, match="nothing:v3"):
+        run.config.update({"lr": 0.2, "dataset": "wandb-artifact://cfg/nothing:v3"})
+    assert "lr" not in run.config and "dataset" not in run.config
+    run.finish()
+    assert "lr" not in trackline.Api().run(f"cfg/{run.id}").config
+
+
+def test_a_disabled_run_keeps_an_artifact_value_as_given() -> None:
+    run = trackline.init(project="cfg", mode="disabled")
+    run.config.update({"dataset": "wandb-artifact://cfg/data:v0"})
+    assert run.config.dataset == "wandb-artifact://cfg/data:v0"
     run.finish()
 
 

@@ -198,10 +198,12 @@ class Config:
     merge_locked = update_locked
 
     def _apply(self, d: Mapping[str, Any], allow_val_change: bool | None, source: str) -> None:
+        """Check every key, then set them all (as W&B: a call that raises changes nothing)."""
         if self._check_open is not None:
             self._check_open("config." + source)
         allow = bool(allow_val_change) or (allow_val_change is None and _in_notebook())
-        changed: dict[str, Any] = {}
+        values: dict[str, Any] = {}
+        artifacts: dict[str, Any] = {}
         for key, value in d.items():
             k = _clean_key(key)
             _reject_media(k, value)
@@ -209,12 +211,8 @@ class Config:
                 if self._warn is not None:
                     self._warn(f"Config item '{k}' was locked by '{self._locked[k]}' (ignored update).")
                 continue
-            if is_artifact_value(value):
-                if self._use_artifact is None:
-                    raise ValueError(f"config[{k!r}]: an artifact in the config needs a run to use it")
-                art, recorded = self._use_artifact(k, value)
-                self._items[k] = art
-                changed[k] = recorded
+            if self._use_artifact is not None and is_artifact_value(value):
+                artifacts[k] = value  # used below, once every key has passed its checks
                 continue
             _reject_nested_artifact(k, value)
             v = json_friendly(value)
@@ -228,10 +226,15 @@ class Config:
                     f'Attempted to change value of key "{k}" from {self._items[k]} to {v}\n'
                     "If you really want to do this, pass allow_val_change=True to config.update()"
                 )
-            if k in self._items and self._items[k] == v:
-                continue
-            self._items[k] = v
-            changed[k] = v
+            if not (k in self._items and self._items[k] == v):
+                values[k] = v
+        changed = dict(values)
+        used: dict[str, Any] = {}
+        for k, value in artifacts.items():
+            assert self._use_artifact is not None
+            used[k], changed[k] = self._use_artifact(k, value)  # may raise (not found): nothing is set yet
+        self._items.update(values)
+        self._items.update(used)
         if changed and self._callback is not None:
             self._callback(changed)
 

@@ -48,6 +48,16 @@ def test_changing_a_value_needs_allow_val_change() -> None:
     run.finish()
 
 
+def test_an_update_that_raises_changes_nothing() -> None:
+    # As W&B: every key is checked before any is set, so the local config and the record log agree.
+    run = trackline.init(project="p", mode="offline", config={"lr": 0.1})
+    with pytest.raises(ConfigError, match='key "lr"'):
+        run.config.update({"batch": 32, "lr": 0.5})
+    assert "batch" not in run.config and run.config.lr == 0.1
+    assert config_records(run) == []
+    run.finish()
+
+
 def test_values_are_made_json_friendly() -> None:
     @dataclasses.dataclass
     class Opt:
