@@ -104,11 +104,7 @@ class RunHandler:
             elif kind in _ARTIFACT_OPS:
                 self._changes.artifacts.append((_ARTIFACT_OPS[kind], record[1]))
             # Unknown kinds come from newer writers: skipped, never fatal.
-        self.seq = seq
-        ch = self._changes
-        if ch.first_seq == 0:
-            ch.first_seq = seq
-        ch.last_seq = seq
+        self._book_seqs(seq, seq)
 
     def apply_many(self, first_seq: int, records: list[list[Any]]) -> None:
         """``apply`` for consecutive records, with the common ``log(d)`` row inlined.
@@ -163,12 +159,7 @@ class RunHandler:
         if fast:
             self._settle(cur, fast, last_ts)
         if records:
-            last = first_seq + len(records) - 1
-            self.seq = last
-            ch = self._changes
-            if ch.first_seq == 0:
-                ch.first_seq = first_seq
-            ch.last_seq = last
+            self._book_seqs(first_seq, first_seq + len(records) - 1)
 
     def apply_block(self, first_seq: int, block: Block) -> None:
         """``apply_many`` of ``block.rows`` plain ``log(d)`` records, from their decoded columns.
@@ -183,12 +174,15 @@ class RunHandler:
         keys = (*block.keys, "_timestamp", "_runtime")
         self._buffer.add_block(keys, steps_arr, [*block.columns, block.ts, block.ts - base])
         self._settle(self.cur + n, n, float(block.ts[-1]))
-        last = first_seq + n - 1
-        self.seq = last
+        self._book_seqs(first_seq, first_seq + n - 1)
+
+    def _book_seqs(self, first_seq: int, last_seq: int) -> None:
+        """Records ``first_seq..last_seq`` are applied: the batch's changes reach ``last_seq``."""
+        self.seq = last_seq
         ch = self._changes
         if ch.first_seq == 0:
             ch.first_seq = first_seq
-        ch.last_seq = last
+        ch.last_seq = last_seq
 
     def _settle(self, cur: int, n: int, last_ts: float | None) -> None:
         """Book ``n`` rows written by ``apply_many``'s inlined path, the last at step ``cur - 1``."""

@@ -53,14 +53,15 @@ def _insert(conn: Connection, table: Any) -> Any:
 
 # Upsert statements by (dialect, table, updated columns, key columns): building one (its
 # ``excluded`` column proxies) cost more than running it for the sender's small batches.
-_UPSERTS: dict[tuple[str, str, tuple[str, ...], tuple[str, ...]], Any] = {}
+# Keyed by the Table itself: two tables of one name (other metadata) get their own.
+_UPSERTS: dict[tuple[str, Any, tuple[str, ...], tuple[str, ...]], Any] = {}
 
 
 def upsert(conn: Connection, table: Any, rows: list[dict[str, Any]], keys: list[str]) -> None:
     if not rows:
         return
     cols = tuple(c for c in rows[0] if c not in keys)
-    cache_key = (conn.dialect.name, table.name, cols, tuple(keys))
+    cache_key = (conn.dialect.name, table, cols, tuple(keys))
     stmt = _UPSERTS.get(cache_key)
     if stmt is None:
         stmt = _insert(conn, table)
