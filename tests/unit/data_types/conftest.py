@@ -28,23 +28,41 @@ def last_row(run: trackline.Run) -> dict[str, Any]:
     return records(run, kinds.HISTORY)[-1][1]
 
 
-@pytest.fixture
-def one_helper(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    """Media encoders split their work with one helper thread, whatever this machine's CPU count."""
+def _with_helpers(monkeypatch: pytest.MonkeyPatch, count: int) -> Iterator[None]:
     from trackline.data_types import parallel
 
-    monkeypatch.setattr(parallel, "helper_count", lambda: 1)
+    monkeypatch.setattr(parallel, "helper_count", lambda: count)
     parallel._forget_pool()
     yield
     parallel._forget_pool()
+
+
+@pytest.fixture
+def one_helper(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """Media encoders split their work with one helper thread, whatever this machine's CPU count."""
+    yield from _with_helpers(monkeypatch, 1)
 
 
 @pytest.fixture
 def no_helpers(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     """Media encoders run as on a single-CPU machine: every part in the caller."""
-    from trackline.data_types import parallel
+    yield from _with_helpers(monkeypatch, 0)
 
-    monkeypatch.setattr(parallel, "helper_count", lambda: 0)
-    parallel._forget_pool()
-    yield
-    parallel._forget_pool()
+
+def threads_running(monkeypatch: pytest.MonkeyPatch, module: Any, name: str) -> list[str]:
+    """The names of the threads that run ``module.name`` from now on (the caller is made slow,
+    so a helper surely claims a part)."""
+    import threading
+    import time
+
+    real = getattr(module, name)
+    threads: list[str] = []
+
+    def spy(*args: object) -> object:
+        if threading.current_thread() is threading.main_thread():
+            time.sleep(0.01)
+        threads.append(threading.current_thread().name)
+        return real(*args)
+
+    monkeypatch.setattr(module, name, spy)
+    return threads

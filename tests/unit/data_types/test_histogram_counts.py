@@ -9,6 +9,7 @@ import pytest
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
+from tests.unit.data_types.conftest import threads_running
 from trackline.data_types import histogram as hist
 
 
@@ -158,20 +159,8 @@ def test_parts_counted_at_once_equal_numpy(
 
 
 def test_big_arrays_are_counted_in_parts_on_helper_threads(one_helper: None, monkeypatch: pytest.MonkeyPatch) -> None:
-    import threading
-    import time
-
-    real = hist._part_counts
-    threads: list[str] = []
-
-    def spy(*args: object) -> object:
-        if threading.current_thread() is threading.main_thread():
-            time.sleep(0.01)  # the caller is slow, so the helper surely claims a part
-        threads.append(threading.current_thread().name)
-        return real(*args)  # type: ignore[arg-type]
-
+    threads = threads_running(monkeypatch, hist, "_part_counts")
     fast = hist._uniform_counts
-    monkeypatch.setattr(hist, "_part_counts", spy)
     x = np.random.default_rng(3).normal(size=600_000)
     lo, hi = x.min(), x.max()
     edges = np.linspace(lo, hi, 65)

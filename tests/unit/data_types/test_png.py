@@ -13,6 +13,7 @@ from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 from PIL import Image as PILImage
 
+from tests.unit.data_types.conftest import threads_running
 from trackline.data_types import png
 
 
@@ -158,19 +159,7 @@ def photo(height: int, width: int) -> np.ndarray:
 
 
 def test_big_images_are_deflated_in_pieces_on_helper_threads(one_helper: None, monkeypatch: pytest.MonkeyPatch) -> None:
-    import threading
-    import time
-
-    real = png._deflate_part
-    threads: list[str] = []
-
-    def spy(*args: object) -> object:
-        if threading.current_thread() is threading.main_thread():
-            time.sleep(0.01)  # the caller is slow, so the helper surely claims a piece
-        threads.append(threading.current_thread().name)
-        return real(*args)  # type: ignore[arg-type]
-
-    monkeypatch.setattr(png, "_deflate_part", spy)
+    threads = threads_running(monkeypatch, png, "_deflate_part")
     pixels = photo(224, 224)
     np.testing.assert_array_equal(decode(png.encode(pixels))[1], pixels)
     assert len(threads) == 2

@@ -3,7 +3,6 @@ what replaying the records one by one gives."""
 
 from __future__ import annotations
 
-import copy
 import math
 import struct
 from typing import Any
@@ -17,7 +16,7 @@ from trackline.records import codec, kinds
 from trackline.runstate import blocks
 from trackline.runstate.handler import RunHandler
 
-from .test_apply_many import _RUN, _plain, _state
+from .test_apply_many import _plain, _records, _state
 
 _loop_keys = st.sampled_from([("loss",), ("loss", "acc"), ("acc", "loss"), ("loss", "acc", "epoch"), ("train/l0", "b")])
 _ints = st.sampled_from([0, 1, 127, -1, -32, -33, 200, -200, 70000, -70000, 2**40, 2**63 - 1, 2**63, -(2**63)])
@@ -44,19 +43,9 @@ _odd = st.one_of(
 
 
 def _payloads(parts: list[Any]) -> list[bytes]:
-    records: list[Any] = [copy.deepcopy(_RUN)]
-    ts = 10.0
-    for part in parts:
-        rows = part if isinstance(part, list) and part and isinstance(part[0], tuple) else [part]
-        for row in rows:
-            ts += 0.25
-            if isinstance(row, tuple):
-                data, step, commit = row
-                records.append([kinds.HISTORY, dict(data), step, commit, ts])
-            else:
-                records.append(copy.deepcopy(row))
-    records.append([kinds.EXIT, {"exit_code": 0, "ts": ts + 1}])
-    return [codec.encode(r) for r in records]
+    """The encoded records of ``parts``: runs of loop rows (lists) and single events."""
+    events = [ev for part in parts for ev in (part if isinstance(part, list) and part and isinstance(part[0], tuple) else [part])]
+    return [codec.encode(r) for r in _records(events)]
 
 
 def _means_apart(state: dict[str, Any]) -> tuple[dict[str, Any], dict[str, float]]:
