@@ -29,7 +29,7 @@ ds.add_dir("data")
 prep.log_artifact(ds, aliases=["raw"]).wait()
 prep.finish()
 train = trackline.init(project="pets", name="train", job_type="train")
-train.use_artifact("pets-data:raw")
+train.config.update({"data": "wandb-artifact://pets/pets-data:raw"})  # W&B's config artifact: used by the run
 with open("model.bin", "wb") as f:
     f.write(b"\x00weights")
 train.link_model("model.bin", "pet-classifier", name="pet-model", aliases=["staging"])
@@ -158,6 +158,9 @@ def test_run_page_artifacts_tab(art_ui: ArtUI, page: Page) -> None:
     version = httpx.get(f"{art_ui.url}/api/v1/projects/{art_ui.entity}/pets/artifacts/pets-data/v0", timeout=30).json()
     train = version["used_by"][0]["run_id"]
     p.goto(art_ui.page_url(f"runs/{train}"))
+    config = p.get_by_test_id("config")
+    config.wait_for()
+    assert "pets-data:v0" in config.inner_text()  # the config's artifact reference, by name and version
     p.get_by_role("tab", name="Artifacts").click()
     used = p.get_by_test_id("run-artifacts-used")
     used.wait_for()

@@ -67,3 +67,12 @@ export function fmtAxis(xKey: string, v: number): string {
 export function axisLabel(xKey: string): string {
   return { _step: 'Step', _runtime: 'Relative time', _timestamp: 'Wall time' }[xKey] ?? xKey;
 }
+
+/** A typed value (``{_type: ...}``: media, tables, artifacts) in one cell: an artifact reference as
+ *  ``name:version`` (how W&B's config holds an artifact the run used), anything else as ``<type>``. */
+export function fmtTyped(v: { _type?: unknown; [key: string]: unknown }): string {
+  if (v._type === 'artifactVersion' && typeof v.sequenceName === 'string') {
+    return typeof v.version === 'string' ? `${v.sequenceName}:${v.version}` : v.sequenceName;
+  }
+  return `<${String(v._type)}>`;
+}

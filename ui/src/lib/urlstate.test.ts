@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { buildSections, panelX } from './sections';
-import { axisLabel, fmtDuration, fmtNumber } from './format';
+import { axisLabel, fmtDuration, fmtNumber, fmtTyped } from './format';
 import { decodeView, DEFAULT_VIEW, encodeView, type WorkspaceView } from './urlstate';
 
 describe('url state', () => {
@@ -72,6 +72,13 @@ describe('sections', () => {
 });
 
 describe('format', () => {
+  it('shows an artifact reference by name and version, other typed values by type', () => {
+    const ref = { _type: 'artifactVersion', _version: 'v0', id: 'x', version: 'v3', sequenceName: 'data', usedAs: 'ds' };
+    expect(fmtTyped(ref)).toBe('data:v3');
+    expect(fmtTyped({ _type: 'artifactVersion', sequenceName: 'data', version: null })).toBe('data');
+    expect(fmtTyped({ _type: 'image-file', path: 'a.png' })).toBe('<image-file>');
+  });
+
   it('formats numbers, durations and axis names', () => {
     expect(fmtNumber(0.000012346)).toBe('1.235e-5');
     expect(fmtNumber(3)).toBe('3');
