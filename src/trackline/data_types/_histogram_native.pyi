@@ -1,0 +1,6 @@
+"""Types of the C extension built from ``_histogram_native.c`` (see that file)."""
+
+from typing import Any
+
+def min_max(values: Any) -> tuple[float, float]: ...
+def count(values: Any, edges: Any, counts: Any, margin: float) -> None: ...
