@@ -55,8 +55,8 @@ def _array_to_value(arr: Any, namespace: str) -> Any:
         return arr.tolist()
     if arr.dtype.kind not in "biuf":
         return arr.tolist()
-    flat = arr.astype(np.float64).ravel()
     if namespace == "summary":
+        flat = arr.astype(np.float64).ravel()
         finite = flat[np.isfinite(flat)]
         if finite.size == 0:
             return {"_type": "histogram", "values": [], "bins": []}
@@ -72,7 +72,7 @@ def _array_to_value(arr: Any, namespace: str) -> Any:
             "90%": float(np.percentile(finite, 90)),
             "size": int(flat.size),
         }
-    return histogram_json(flat, HISTOGRAM_ELEMENTS)
+    return histogram_json(arr, HISTOGRAM_ELEMENTS)
 
 
 def _plain_item(value: Any, namespace: str) -> Any:
@@ -85,9 +85,12 @@ def histogram_json(values: Any, num_bins: int) -> dict[str, Any]:
     np = _numpy()
     from trackline.data_types.histogram import histogram
 
-    flat = np.asarray(values, dtype=np.float64).ravel()
+    flat = np.asarray(values).ravel()
+    if flat.dtype not in (np.float64, np.float32):
+        flat = flat.astype(np.float64)
     try:
-        # numpy.histogram's counts and edges over the finite values, ~3x faster on big arrays.
+        # numpy.histogram's counts and edges over the finite values (float32 edges for
+        # float32 values, as W&B's numpy.histogram of the array), ~8x faster on big arrays.
         counts, edges = histogram(flat, num_bins)
     except ValueError:  # nothing finite to count
         return {"_type": "histogram", "values": [], "bins": []}

@@ -177,3 +177,13 @@ def test_a_big_array_is_numpys_32_bin_histogram_of_its_finite_values() -> None:
     h = histogram_json(x, 32)
     assert h["values"] == counts.tolist() and h["bins"] == edges.tolist()
     assert histogram_json(np.full(40, np.nan), 32) == {"_type": "histogram", "values": [], "bins": []}
+
+
+def test_a_float32_array_is_binned_in_float32_edges_as_w_and_b_does() -> None:
+    from trackline.sdk.values import to_plain
+
+    x = np.random.default_rng(4).normal(size=(300, 70)).astype(np.float32)  # a weight matrix
+    counts, edges = np.histogram(x, bins=32)  # W&B: Histogram(x, num_bins=32) on the array as is
+    assert edges.dtype == np.float32
+    assert to_plain(x) == {"_type": "histogram", "values": counts.tolist(), "bins": edges.tolist()}
+    assert to_plain(x.astype(np.int32))["bins"] == np.histogram(x.astype(np.int32), bins=32)[1].tolist()
