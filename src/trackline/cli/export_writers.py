@@ -130,6 +130,13 @@ class ParquetWriter(Writer):
     smaller than before and ~6x faster. Numbers go to the encoders 65,536 at a time, not
     1,024 (pyarrow's default): ~10% less time. ``--compression lz4|snappy|none`` trade size for
     speed; ``--plain-encoding`` writes PLAIN pages for readers without Parquet 2 encodings.
+
+    ``run_id`` and ``_step`` are never null, so they are REQUIRED columns (no definition
+    levels to build and encode), and only they get min/max statistics: a window is one run's
+    steps (or a few small runs'), so readers filtering on a run or a step range
+    (``pq.read_table(filters=...)``, polars, DuckDB) skip the other row groups, while a
+    metric's min/max per window prunes little and cost ~7% of the export. Both: ~12% less
+    time for 10M rows, the same values read back.
     """
 
     def __init__(self, out: Any, *a: Any, compression: str = "zstd", plain: bool = False) -> None:
@@ -137,14 +144,16 @@ class ParquetWriter(Writer):
         pa, pq = pyarrow_modules()
         # run_id is handed over dictionary-encoded (one value per window, no per-row
         # strings); the file does not store the Arrow schema, so readers see a plain string.
-        fields = [pa.field("run_id", pa.dictionary(pa.int32(), pa.string()))] if self.with_run else []
-        fields.append(pa.field("_step", pa.int64()))
+        keys = [pa.field("run_id", pa.dictionary(pa.int32(), pa.string()), nullable=False)] if self.with_run else []
+        keys.append(pa.field("_step", pa.int64(), nullable=False))
+        fields = list(keys)
         for key in self.columns:
             fields.append(pa.field(key, pa.float64() if key in self.numeric else pa.string()))
         self.pa = pa
         self.schema = pa.schema(fields)
         text = [f.name for f in fields if f.name != "_step" and f.name not in self.numeric]
-        options: dict[str, Any] = {"compression": compression, "use_dictionary": text, "store_schema": False}
+        options: dict[str, Any] = {"compression": compression, "use_dictionary": text, "store_schema": False,
+                                   "write_statistics": [f.name for f in keys]}
         if all(key in self.numeric for key in self.columns):
             # Pages are cut between batches: 65,536 numbers still make ~1 MB pages (65,536
             # texts could make one huge page, so text keeps pyarrow's 1,024).
