@@ -88,3 +88,77 @@ def test_the_file_reads_back_as_scan_history(exported: tuple[Path, Path]) -> Non
     frame = pd.read_parquet(out)
     assert list(frame.columns) == list(want) and len(frame) == sum(RUNS.values())
     assert str(frame["_step"].dtype) == "int64" and frame["acc"].isna().sum() == want["acc"].count(None)
+
+
+# -- write-behind --------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("fmt", ["parquet", "csv"])
+def test_windows_go_to_disk_while_the_next_are_encoded(
+    exported: tuple[Path, Path], monkeypatch: pytest.MonkeyPatch, fmt: str
+) -> None:
+    """Each window written wakes a thread that fdatasyncs the file, so the fsync before the
+    rename waits for the last window only; the thread is gone when the export returns."""
+    import os
+    import threading
+
+    root, _ = exported
+    events: list[tuple[str, str]] = []
+    synced, waited, calls = threading.Event(), [], []
+    real_sync, real_fsync = os.fdatasync, os.fsync
+
+    def spy(name: str, real: Any) -> Any:
+        def call(fd: int) -> None:
+            events.append((name, threading.current_thread().name))
+            real(fd)
+            synced.set()
+        return call
+
+    cls = export_writers.WRITERS[fmt]
+    write = cls.write
+
+    def write_after_a_sync(self: Any, prepared: Any) -> None:
+        if calls:  # not the first window: the one before reaches the disk meanwhile
+            waited.append(synced.wait(10))
+        calls.append(1)
+        write(self, prepared)
+
+    monkeypatch.setattr(os, "fdatasync", spy("fdatasync", real_sync))
+    monkeypatch.setattr(os, "fsync", spy("fsync", real_fsync))
+    monkeypatch.setattr(cls, "write", write_after_a_sync)
+    monkeypatch.setattr(export_writers, "EXPORT_WINDOW", 1)
+    out = root / "work" / f"behind.{fmt}"
+    with isolated_env(root):
+        export_cmd.main(["p", "-o", str(out), "-k", "loss", "--no-progress", "--store", str(store_path(root))],
+                        standalone_mode=False)
+    *during, last = events
+    assert waited == [True] * (len(calls) - 1) and len(calls) == 3
+    assert during and set(during) == {("fdatasync", "trackline-export-sync")}
+    assert last == ("fsync", threading.current_thread().name) and out.exists()
+    assert not [t for t in threading.enumerate() if t.name == "trackline-export-sync"]
+
+
+def test_the_sync_thread_stops_when_the_export_fails(exported: tuple[Path, Path],
+                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    import threading
+
+    from trackline.cli.export import ExportError
+
+    root, _ = exported
+    real = export_writers.ParquetWriter.prepare
+    calls = []
+
+    def failing(self: Any, parts: Any) -> Any:
+        calls.append(1)
+        if len(calls) == 2:
+            raise OSError("disk I/O error")
+        return real(self, parts)
+
+    monkeypatch.setattr(export_writers.ParquetWriter, "prepare", failing)
+    monkeypatch.setattr(export_writers, "EXPORT_WINDOW", 1)
+    out = root / "work" / "failed.parquet"
+    with isolated_env(root), pytest.raises(ExportError, match="disk I/O error"):
+        export_cmd.main(["p", "-o", str(out), "--no-progress", "--store", str(store_path(root))],
+                        standalone_mode=False)
+    assert not out.exists() and not list(out.parent.glob("failed.parquet.*"))
+    assert not [t for t in threading.enumerate() if t.name == "trackline-export-sync"]
