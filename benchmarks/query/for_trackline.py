@@ -8,6 +8,8 @@ through the SDK and ``trackline sync`` produce, without the 20M ``log()`` calls.
 from __future__ import annotations
 
 import os
+import resource
+import statistics
 import subprocess
 import sys
 import time
@@ -199,10 +201,14 @@ def _export(ds: dict[str, Any], work: Path, repeats: int, warmup: int) -> dict[s
     args = [f"{data.ENTITY}/{ds['name']}", "-o", str(target),
             "--store", str(store_path(work)), "--no-progress", "--json"]
     info: dict[str, Any] = {}
+    child_cpu: list[float] = []
 
     def cli() -> int:
         target.unlink(missing_ok=True)
+        before = resource.getrusage(resource.RUSAGE_CHILDREN)
         proc = subprocess.run([str(exe), "export", *args], capture_output=True, text=True, timeout=1800)
+        after = resource.getrusage(resource.RUSAGE_CHILDREN)
+        child_cpu.append(after.ru_utime + after.ru_stime - before.ru_utime - before.ru_stime)
         if proc.returncode != 0:
             raise RuntimeError(f"trackline export failed ({proc.returncode}): {proc.stderr.strip()[-500:]}")
         info.update(json.loads(proc.stdout))
@@ -217,20 +223,25 @@ def _export(ds: dict[str, Any], work: Path, repeats: int, warmup: int) -> dict[s
 
     rows = ds["runs"] * ds["steps"]
     res: dict[str, Any] = {"cli": timed(cli, repeats, warmup, expect=rows)}
+    # timed()'s cpu_s is this process's; the command's own CPU time is its child's.
+    res["cli"]["child_cpu_s"] = statistics.median(child_cpu[warmup:])
+    res["cli"]["raw_child_cpu_s"] = child_cpu[warmup:]
     res["in_process"] = timed(inproc, repeats, warmup, expect=rows)
+    res["threads"] = _busy(inproc, rows)
     size = target.stat().st_size
     # The columns' own bytes (int64 steps, float64 metrics; run_id left out): what an
     # export writes with no encoding or compression at all.
     raw_bytes = rows * 8 * (len(info.get("columns") or []) - 1)
     res.update(rows=rows, metric_points=rows, columns=info.get("columns"), bytes=size, raw_bytes=raw_bytes,
                disk=disk_speed(work, size), disk_raw=disk_speed(work, raw_bytes))
-    # Each --compression once more (in-process, one timed run after the default's): time and size.
+    # Each --compression, in-process, timed as the default was (one run alone swung by +-20%
+    # on the shared 2-core VM): time and size.
     res["compressions"] = {}
     base = list(args)
     for option in (["--compression", "lz4"], ["--compression", "snappy"], ["--compression", "none"],
                    ["--plain-encoding"]):
         args[:] = [*base, *option]
-        t = timed(inproc, 1, 0, expect=rows)
+        t = timed(inproc, repeats, warmup, expect=rows)
         res["compressions"][" ".join(option)] = {"wall_s": t["wall_s"], "cpu_s": t["cpu_s"],
                                                  "bytes": target.stat().st_size}
     args[:] = base
@@ -240,11 +251,59 @@ def _export(ds: dict[str, Any], work: Path, repeats: int, warmup: int) -> dict[s
     return res
 
 
+def _busy(inproc: Any, rows: int) -> dict[str, float]:
+    """One more in-process export, with the time each of its threads spent working: the
+    reading thread reading windows and building their Arrow tables, the main thread
+    encoding and writing them (pyarrow, one row group at a time). The larger is the floor
+    of the pipeline on this data; wall minus it is set-up, filling and draining the
+    pipeline, and waiting for the disk."""
+    from trackline.cli import export as ex
+    from trackline.cli import export_writers as ew
+
+    busy = {"read_s": 0.0, "prepare_s": 0.0, "write_s": 0.0}
+    real_windows, real_prepare, real_write = ex._windows, ew.ParquetWriter.prepare, ew.ParquetWriter.write
+
+    def windows(*a: Any) -> Any:
+        it = real_windows(*a)
+        while True:
+            t = time.perf_counter()
+            try:
+                item = next(it)
+            except StopIteration:
+                return
+            finally:
+                busy["read_s"] += time.perf_counter() - t
+            yield item
+
+    def prepare(self: Any, parts: Any) -> Any:
+        t = time.perf_counter()
+        try:
+            return real_prepare(self, parts)
+        finally:
+            busy["prepare_s"] += time.perf_counter() - t
+
+    def write(self: Any, table: Any) -> None:
+        t = time.perf_counter()
+        try:
+            real_write(self, table)
+        finally:
+            busy["write_s"] += time.perf_counter() - t
+
+    ex._windows, ew.ParquetWriter.prepare, ew.ParquetWriter.write = windows, prepare, write
+    try:
+        t = time.perf_counter()
+        if inproc() != rows:
+            raise RuntimeError("instrumented export wrote the wrong number of rows")
+        wall = time.perf_counter() - t
+    finally:
+        ex._windows, ew.ParquetWriter.prepare, ew.ParquetWriter.write = (
+            real_windows, real_prepare, real_write)
+    return {"wall_s": wall, "reading_thread_s": busy["read_s"] + busy["prepare_s"], **busy}
+
+
 def disk_speed(work: Path, size: int, repeats: int = 3) -> dict[str, Any]:
     """Plain writes of ``size`` bytes to the same folder, page cache only and with fsync
     (medians of ``repeats``, interleaved)."""
-    import statistics
-
     buf = os.urandom(8 << 20)  # incompressible, like a zstd file
     raw: dict[str, list[float]] = {"write_s": [], "write_fsync_s": []}
     p = work / "disk-speed.bin"
