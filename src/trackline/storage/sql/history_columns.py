@@ -104,12 +104,14 @@ def read(
     system: bool = False,
     native: bool = False,
     ranges: Ranges | None = None,
+    numeric_only: bool = False,
 ) -> dict[int, RunHistory]:
     """The history of ``keys`` in each of ``runs`` (``(run_pk, history_cutoffs)`` pairs).
 
     Every run asked for is in the result (empty when it has none of the keys). Steps are in
     ``[min_step, max_step]``. ``system=True`` reads the system-metrics stream (numbers
-    only, no rewinds). Values are int64/float64 unless ``native``.
+    only, no rewinds). Values are int64/float64 unless ``native``. ``numeric_only`` skips
+    the non-numeric values (charts).
     """
     out = {int(pk): RunHistory() for pk, _ in runs}
     if not out or not keys:
@@ -148,7 +150,7 @@ def read(
                 if lo or hi:
                     s, v = _crop(s, v, min_step, max_step)
                 out[pk].numeric[by_id[kid]] = (s, v)
-            if system:
+            if system or numeric_only:
                 continue
             for pk, kid, stream_pk, step, value in conn.execute(_value_query(*many, lo, hi), params):
                 until = visible_until(cut[pk], stream_pk) if pk in cut else None
