@@ -21,7 +21,7 @@ run-length coding of photos 0.45 ms instead of 0.70). Without it, the standard z
 
 On 224x224 RGB images that is ~0.5-1.2 ms instead of 1-10 ms, with files 3-11% larger than
 Pillow's level 6 for photos (up to ~30% for very smooth ones, where LZ77 finds more). The
-output is an ordinary 8-bit PNG (signature, IHDR, one IDAT, IEND, CRCs via ``zlib.crc32``):
+output is an ordinary 8-bit PNG (signature, IHDR, one IDAT, IEND, CRCs via zlib-ng's ``crc32``):
 every decoder reads it, and Pillow gives back the same pixels (tested for L, LA, RGB, RGBA).
 
 With a second CPU, images of 64 KiB or more are deflated in pieces at once, as pigz does:
@@ -61,7 +61,7 @@ _ZLIB_HEADER = b"\x78\x5e"  # deflate, 32 KiB window, no preset dictionary, "fas
 
 
 def _chunk(kind: bytes, data: bytes) -> bytes:
-    return b"".join((struct.pack(">I", len(data)), kind, data, struct.pack(">I", zlib.crc32(data, zlib.crc32(kind)))))
+    return b"".join((struct.pack(">I", len(data)), kind, data, struct.pack(">I", _deflate.crc32(data, _deflate.crc32(kind)))))
 
 
 def _residual_cost(res: Any) -> int:
@@ -111,12 +111,29 @@ def filter_rows(rows: Any, bpp: int, kind: int, start: int = 0, stop: int | None
 def _settings(scanlines: Any) -> tuple[int, int]:
     """(level, strategy): run-length coding, or ``LZ_LEVEL`` deflate when a sample from the middle repeats."""
     h = scanlines.shape[0]
-    if h >= 4:
-        n = max(1, h // _SAMPLE_ROWS)
-        start = (h - n) // 2
-        sample = scanlines[start : start + n]
-        if len(_deflate.compress(sample, 1)) < LZ_RATIO * sample.nbytes:
-            return LZ_LEVEL, zlib.Z_DEFAULT_STRATEGY
+    if h < 4:
+        return 1, zlib.Z_RLE
+    n, start = _middle(h)
+    return _decide(scanlines[start : start + n])
+
+
+def _settings_of_rows(rows: Any, bpp: int, kind: int) -> tuple[int, int]:
+    """``_settings`` of ``rows`` filtered with ``kind``, filtering only the sampled rows."""
+    h = rows.shape[0]
+    if h < 4:
+        return 1, zlib.Z_RLE
+    n, start = _middle(h)
+    return _decide(filter_rows(rows, bpp, kind, start, start + n))
+
+
+def _middle(h: int) -> tuple[int, int]:
+    n = max(1, h // _SAMPLE_ROWS)
+    return n, (h - n) // 2
+
+
+def _decide(sample: Any) -> tuple[int, int]:
+    if len(_deflate.compress(sample, 1)) < LZ_RATIO * sample.nbytes:
+        return LZ_LEVEL, zlib.Z_DEFAULT_STRATEGY
     return 1, zlib.Z_RLE
 
 
@@ -127,7 +144,9 @@ def compress(scanlines: Any) -> bytes:
     return z.compress(scanlines) + z.flush()
 
 
-def _deflate_part(rows: Any, bpp: int, kind: int, start: int, stop: int, last: bool) -> tuple[bytes, int, int]:
+def _deflate_part(
+    rows: Any, bpp: int, kind: int, start: int, stop: int, last: bool, settings: tuple[int, int]
+) -> tuple[bytes, int, int]:
     """Raw deflate of scanlines ``start:stop``, continuing the stream of the rows above.
 
     Returns (deflate bytes, adler32 of the scanlines, their length). The encoder is primed
@@ -136,14 +155,14 @@ def _deflate_part(rows: Any, bpp: int, kind: int, start: int, stop: int, last: b
     aligned, not final), so the parts concatenate into one deflate stream (as pigz does).
     """
     scanlines = filter_rows(rows, bpp, kind, start, stop)
-    level, strategy = _settings(scanlines)
+    level, strategy = settings
     if start:
         above = filter_rows(rows, bpp, kind, max(0, start - _DICT_BYTES // (rows.shape[1] + 1) - 1), start)
         z = _deflate.compressobj(level, zlib.DEFLATED, -15, 9, strategy, above.reshape(-1)[-_DICT_BYTES:])
     else:
         z = _deflate.compressobj(level, zlib.DEFLATED, -15, 9, strategy)
     body = z.compress(scanlines) + z.flush(zlib.Z_FINISH if last else zlib.Z_SYNC_FLUSH)
-    return body, zlib.adler32(scanlines), scanlines.nbytes
+    return body, _deflate.adler32(scanlines), scanlines.nbytes
 
 
 def adler32_combine(first: int, second: int, second_length: int) -> int:
@@ -158,12 +177,16 @@ def adler32_combine(first: int, second: int, second_length: int) -> int:
 def compress_parallel(rows: Any, bpp: int, kind: int, parts: int) -> bytes:
     """The zlib stream of ``rows`` filtered with ``kind``, deflated in ``parts`` pieces at once.
 
-    The pieces run on the caller and on helper threads (zlib and numpy release the GIL).
-    The bytes do not depend on which thread ran which piece.
+    The pieces run on the caller and on helper threads (zlib and numpy release the GIL),
+    with the settings the whole image's sample gives (the bytes of the one-piece stream's
+    choice, sampled once). The bytes do not depend on which thread ran which piece.
     """
     h = rows.shape[0]
     cuts = [h * i // parts for i in range(parts + 1)]
-    pieces = parallel.run_parts(lambda i: _deflate_part(rows, bpp, kind, cuts[i], cuts[i + 1], i == parts - 1), parts)
+    settings = _settings_of_rows(rows, bpp, kind)
+    pieces = parallel.run_parts(
+        lambda i: _deflate_part(rows, bpp, kind, cuts[i], cuts[i + 1], i == parts - 1, settings), parts
+    )
     checksum = 1  # adler32 of no bytes
     for _, adler, length in pieces:
         checksum = adler32_combine(checksum, adler, length)

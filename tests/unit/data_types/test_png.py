@@ -182,3 +182,22 @@ def test_deflate_is_zlib_ng_and_its_stream_is_plain_zlib() -> None:
     rows = (np.arange(64 * 96 * 3, dtype=np.uint32) % 251).astype(np.uint8).reshape(64, 96 * 3)
     scanlines = png.filter_rows(rows, 3, png.FILTER_SUB)
     assert zlib.decompress(png.compress(scanlines)) == scanlines.tobytes()
+
+
+def test_pieces_share_the_whole_images_settings_sampled_once(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The pieces deflate with what the one-piece stream would use, decided from one sample."""
+    rows = photo(224, 224).reshape(224, -1)
+    kind = png.choose_filter(rows, 3)
+    decided: list[tuple[int, int]] = []
+    real = png._decide
+
+    def spy(sample: np.ndarray) -> tuple[int, int]:
+        decided.append(real(sample))
+        return decided[-1]
+
+    monkeypatch.setattr(png, "_decide", spy)
+    whole = png._settings(png.filter_rows(rows, 3, kind))
+    decided.clear()
+    stream = png.compress_parallel(rows, 3, kind, 3)
+    assert decided == [whole]
+    assert zlib.decompress(stream) == png.filter_rows(rows, 3, kind).tobytes()
