@@ -15,6 +15,7 @@ import os
 from typing import TYPE_CHECKING, Any
 
 from trackline.data_types.base import Media, WBValue, full_typename
+from trackline.data_types.spare_files import SpareFiles
 from trackline.data_types.table import Table
 from trackline.sdk import values
 
@@ -23,26 +24,60 @@ if TYPE_CHECKING:
 
 _MAX_DEPTH = 32
 _CREATE = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_CLOEXEC", 0) | getattr(os, "O_BINARY", 0)
+_OPEN_SPARE = os.O_WRONLY | getattr(os, "O_CLOEXEC", 0) | getattr(os, "O_BINARY", 0)
 
 
-def write_file(dest: str, media: Media) -> None:
+def write_file(dest: str, media: Media, spares: SpareFiles | None = None) -> None:
     """Write ``media``'s bytes to ``dest`` (created with its folders), unless a file of that size is there.
 
     The name holds the content's sha256, so an existing file of the right size is this
-    content (a retry, or the same value bound twice). The file is written in place, not
-    through a temporary name and a rename (a third of the cost of a small file): nothing
-    refers to it until the FILES record that follows, and a partial file left by a
-    failed write is removed (or, after SIGKILL, has the wrong size and is rewritten).
+    content (a retry, or the same value bound twice). With ``spares``, the bytes go into a
+    spare file made ahead of time, which is then renamed to ``dest`` (no inode is created
+    here; see ``spare_files.py``). Otherwise the file is written in place, not through a
+    temporary name and a rename (a third of the cost of a small file): nothing refers to it
+    until the FILES record that follows, and a partial file left by a failed write is
+    removed (or, after SIGKILL, has the wrong size and is rewritten).
     """
+    try:
+        if os.stat(dest).st_size == media._size:
+            return
+        exists = True
+    except FileNotFoundError:
+        exists = False
+    spare = spares.take() if spares is not None and not exists else None
+    if spare is not None and _write_spare(spare, dest, media):
+        return
     try:
         fd = os.open(dest, _CREATE, 0o644)
     except FileNotFoundError:
         os.makedirs(os.path.dirname(dest), exist_ok=True)
         fd = os.open(dest, _CREATE, 0o644)
     except FileExistsError:
-        if os.stat(dest).st_size == media._size:
-            return
         fd = os.open(dest, (_CREATE & ~os.O_EXCL) | os.O_TRUNC, 0o644)
+    _fill(fd, media, dest)
+
+
+def _write_spare(spare: str, dest: str, media: Media) -> bool:
+    """Fill the spare file and rename it to ``dest``; False if the spare is gone (then write in place)."""
+    try:
+        fd = os.open(spare, _OPEN_SPARE)
+    except FileNotFoundError:
+        return False
+    _fill(fd, media, spare)
+    try:
+        try:
+            os.replace(spare, dest)
+        except FileNotFoundError:
+            os.makedirs(os.path.dirname(dest), exist_ok=True)
+            os.replace(spare, dest)
+    except BaseException:
+        _remove(spare)
+        raise
+    return True
+
+
+def _fill(fd: int, media: Media, path: str) -> None:
+    """Write ``media``'s bytes to ``fd`` and close it; on failure remove ``path`` and raise."""
     try:
         if media._payload is not None:
             _write_all(fd, media._payload)
@@ -53,12 +88,16 @@ def write_file(dest: str, media: Media) -> None:
                     _write_all(fd, chunk)
     except BaseException:
         os.close(fd)
-        try:
-            os.remove(dest)
-        except OSError:
-            pass
+        _remove(path)
         raise
     os.close(fd)
+
+
+def _remove(path: str) -> None:
+    try:
+        os.remove(path)
+    except OSError:
+        pass
 
 
 def _write_all(fd: int, data: bytes) -> None:
@@ -73,6 +112,8 @@ class Binder:
     def __init__(self, run: Any) -> None:
         self.run = run
         self.root: str = run.dir
+        spares = getattr(run, "_spare_files", None)
+        self.spares: SpareFiles | None = spares() if spares is not None else None
         self.pending: list[str] = []
         self._seen: set[str] = set()
         self.tables: list[tuple[str, Table]] = []  # written anew at a log() step: run_table artifacts
@@ -81,7 +122,7 @@ class Binder:
         if rel in self._seen:
             return
         self._seen.add(rel)
-        write_file(os.path.join(self.root, *rel.split("/")), media)
+        write_file(os.path.join(self.root, *rel.split("/")), media, self.spares)
         self.pending.append(rel)
 
     def flush(self) -> None:

@@ -100,6 +100,7 @@ class Run:
         self._shared = settings.mode == "shared"
         self._forked = False
         self._saved_files: Any = None  # trackline.artifacts.run_files.SavedFiles, made by save()
+        self._spares: Any = None  # trackline.data_types.spare_files.SpareFiles, made by the first media file
 
         self._config = Config()
         if resume.config:
@@ -228,6 +229,17 @@ class Run:
             self._alerts.close()
         if self._saved_files is not None:
             self._saved_files.finish()  # live files that changed, then the policy="end" ones
+        if self._spares is not None:
+            self._spares.close()
+            self._spares = None
+
+    def _spare_files(self) -> Any:
+        """Empty files for media files to be written into (``data_types/spare_files.py``); None once finished."""
+        if self._spares is None and not self._finished and not self._forked:
+            from trackline.data_types.spare_files import SpareFiles
+
+            self._spares = SpareFiles(os.path.join(self._settings.sync_dir, "tmp"))
+        return self._spares
 
     def _record_output(self, source: str, text: str, ts: float) -> None:
         writer = self._writer
@@ -272,6 +284,7 @@ class Run:
     def _after_fork_in_child(self) -> None:
         # A forked child (DataLoader worker, multiprocessing) must never write the
         # parent's log: the child's copy of the run goes quiet.
+        self._spares = None  # the parent's spare files are the parent's
         if self._writer is not None and os.getpid() != self._pid:
             self._forked = True
             self._writer.abandon()
