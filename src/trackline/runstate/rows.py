@@ -108,6 +108,13 @@ def column(values: tuple[Any, ...]) -> np.ndarray | None:
         return np.fromiter(values, np.float64, len(values))
     if not types <= {float, int}:  # bools, strings, None, dicts...
         return None
+    if types == {int}:
+        try:
+            return np.fromiter(values, np.int64, len(values))
+        except OverflowError:  # beyond int64: the value table keeps such ints exactly
+            return None
+    if any(type(v) is int and not -(1 << 63) <= v < (1 << 63) for v in values):
+        return None  # numpy would make the column float64 and round such an int
     try:
         arr = np.asarray(values)
     except (ValueError, OverflowError):

@@ -198,3 +198,14 @@ def test_a_run_broken_early_costs_little_and_later_blocks_are_found() -> None:
     as_arrays = [np.frombuffer(b"".join(part), np.uint8).reshape(300, -1) for part in (strings, floats)]
     assert _spans(as_arrays)[-1] == (300, 300, True)
     assert blocks.count(as_arrays) == 600 and blocks.expand(as_arrays) == strings + floats
+
+
+def test_an_int_beyond_int64_is_kept_exactly_by_both_paths(small_blocks: None) -> None:
+    """Found by the property test: numpy made such a column float64 on the record path."""
+    parts = [({"loss": 0.0}, None, False), _loop_rows(("loss", "acc", "epoch"), 1, 0, 1 << 63),
+             _loop_rows(("loss", "acc", "epoch"), 2, 0, 0)]
+    payloads = _payloads(parts)
+    one = _one_by_one(payloads)
+    planned, _ = _planned(payloads, [3])
+    _same(_plain(planned.take()), _plain(one.take()))
+    assert _plain(_one_by_one(payloads).take())["values"]["epoch"] == [(0, 1 << 63)]

@@ -21,7 +21,8 @@ def test_floats_ints_and_mixes() -> None:
 
 @pytest.mark.parametrize(
     "values",
-    [(1.0, True), (True, False), (1.0, "a"), ("a",), (1.0, None), (1, 1 << 70), (1.0, {"x": 1})],
+    [(1.0, True), (True, False), (1.0, "a"), ("a",), (1.0, None), (1, 1 << 70), (1.0, {"x": 1}),
+     (1 << 63, 0, 0), (0.5, 1 << 63), (0.5, -(1 << 63) - 1)],  # ints beyond int64: numpy would round them
 )
 def test_anything_else_is_not_a_numeric_column(values: tuple[object, ...]) -> None:
     assert column(values) is None
