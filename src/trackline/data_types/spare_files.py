@@ -72,6 +72,8 @@ class SpareFiles:
                 path = os.path.join(self.folder, f"spare-{os.getpid()}-{self._made}")
                 try:
                     os.close(os.open(path, _CREATE, 0o644))
+                except FileExistsError:
+                    continue  # left by a killed process with the same pid: take the next name
                 except OSError:
                     return  # a full disk or a read-only folder: stop making spares
                 self._ready.append(path)

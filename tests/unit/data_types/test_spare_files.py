@@ -141,3 +141,14 @@ def test_a_forked_child_does_not_use_the_parents_spares(tmp_path: Path) -> None:
     finally:
         run.finish()
         parent.close()
+
+
+def test_names_left_by_a_killed_process_with_the_same_pid_are_skipped(tmp_path: Path) -> None:
+    folder = tmp_path / "tmp"
+    folder.mkdir()
+    for n in (1, 2):
+        (folder / f"spare-{os.getpid()}-{n}").write_bytes(b"left over")
+    spares = SpareFiles(str(folder), keep=2)
+    spares.take()
+    assert [Path(p).name for p in _ready(spares, 2)] == [f"spare-{os.getpid()}-{n}" for n in (3, 4)]
+    spares.close()
