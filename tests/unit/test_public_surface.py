@@ -34,7 +34,7 @@ def test_run_has_the_wandb_methods_and_properties() -> None:
     from trackline.sdk.run import Run
 
     for name in (
-        "log", "config", "summary", "define_metric", "finish", "alert", "status", "mark_preempting",
+        "log", "config", "summary", "define_metric", "finish", "alert", "status", "mark_preempting", "watch", "unwatch",
         "pin_config_keys", "display", "to_html", "write_logs", "settings", "dir", "config_static",
         "name", "notes", "tags", "id", "sweep_id", "path", "start_time", "resumed", "offline",
         "disabled", "group", "job_type", "project", "project_url", "sweep_url", "url", "entity", "step",
@@ -68,3 +68,14 @@ def test_layers_import_one_way() -> None:
             assert not any(m.startswith("trackline.sdk") for m in imported), (rel, imported)
         if not rel.startswith(("cli/", "server/")):
             assert not any(m.startswith(("trackline.server", "trackline.cli")) for m in imported), (rel, imported)
+
+
+def test_torch_is_imported_only_by_watch() -> None:
+    """DESIGN: torch only inside integrations, imported lazily."""
+    for path in SRC.rglob("*.py"):
+        rel = path.relative_to(SRC).as_posix()
+        tree = ast.parse(path.read_text())
+        top = [n for n in tree.body if isinstance(n, (ast.Import, ast.ImportFrom))]
+        names = {a.name for n in top if isinstance(n, ast.Import) for a in n.names}
+        names |= {n.module for n in top if isinstance(n, ast.ImportFrom) and n.module}
+        assert not any(m == "torch" or m.startswith("torch.") for m in names), rel

@@ -101,6 +101,7 @@ class Run:
         self._forked = False
         self._saved_files: Any = None  # trackline.artifacts.run_files.SavedFiles, made by save()
         self._spares: Any = None  # trackline.data_types.spare_files.SpareFiles, made by the first media file
+        self._watcher: Any = None  # trackline.integrations.torch_watch.Watcher, made by watch()
 
         self._config = Config()
         if resume.config:
@@ -221,6 +222,8 @@ class Run:
         )
 
     def _stop_services(self) -> None:
+        if self._watcher is not None:
+            self._watcher.unwatch()  # no hook logs to a finished run
         if self._console is not None:
             self._console.stop()
         if self._sampler is not None:
@@ -538,6 +541,35 @@ class Run:
             records_in_store=snap.stored_seq,
             last_synced_step=snap.last_step,
         )
+
+    def watch(
+        self,
+        models: Any,
+        criterion: Any = None,
+        log: str | None = "gradients",
+        log_freq: int = 1000,
+        idx: int | None = None,
+        log_graph: bool = False,
+    ) -> None:
+        """Log histograms of PyTorch models' gradients and/or parameters every ``log_freq`` steps.
+
+        ``log`` is ``"gradients"``, ``"parameters"``, ``"all"`` or None. The histograms go to
+        ``gradients/<name>`` and ``parameters/<name>`` with ``commit=False``, so they join the
+        next ``log`` step (see ``integrations/torch_watch.py``).
+        """
+        self._check_open("watch")
+        if self._watcher is None:
+            from trackline.integrations.torch_watch import Watcher
+
+            self._watcher = Watcher(self.log, self._warn)
+        self._watcher.watch(models, criterion, log, log_freq, idx, log_graph)
+
+    def unwatch(self, models: Any = None) -> None:
+        """Remove the hooks ``watch`` put on ``models`` (every watched model when None)."""
+        if self._watcher is not None:
+            self._watcher.unwatch(models)
+        elif models is not None:
+            self._warn("no model has been watched")
 
     def mark_preempting(self) -> None:
         """Mark the run as about to be preempted: if it then stops, it is ``preempted``, not crashed."""

@@ -1,0 +1,1 @@
+"""Framework integrations. Each imports its framework lazily, inside the call that needs it."""
