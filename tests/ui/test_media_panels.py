@@ -24,6 +24,7 @@ for step in range(3):
             boxes={"gt": {"box_data": [{"position": {"minX": 0.1, "maxX": 0.5, "minY": 0.1, "maxY": 0.5}, "class_id": 2}],
                           "class_labels": {2: "car"}}}),
         "grads": trackline.Histogram(np.random.default_rng(step).normal(step, 1, 500), num_bins=32),
+        "layer.0": trackline.Histogram(np.arange(10.0)),  # a literal dot: one key, not layer -> 0
     })
 n = 3000
 table = trackline.Table(columns=["id", "label", "score", "thumb"])
@@ -50,6 +51,12 @@ def media_ui(ui_built: None, tmp_path_factory: pytest.TempPathFactory) -> Iterat
 
 
 panel = media_panel
+
+
+def test_a_key_with_a_literal_dot_is_titled_as_logged(media_ui: str, page: Page) -> None:
+    p = open_media(page, media_ui)
+    hist = panel(p, "layer\\\\.0")  # the stored name escapes the dot
+    assert hist.locator("h3").inner_text() == "layer.0"
 
 
 def test_image_slider_changes_the_image_and_caption(media_ui: str, page: Page) -> None:

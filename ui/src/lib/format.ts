@@ -76,3 +76,9 @@ export function fmtTyped(v: { _type?: unknown; [key: string]: unknown }): string
   }
   return `<${String(v._type)}>`;
 }
+
+/** A metric name as the user logged it: the store escapes a literal `.` (and `\`) in a key
+ * with `\`, so that `{"0.bias": x}` stays one key and `{"a": {"b": x}}` is `a.b`. */
+export function displayKey(name: string): string {
+  return name.includes('\\') ? name.replace(/\\(.)/g, '$1') : name;
+}

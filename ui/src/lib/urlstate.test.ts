@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { buildSections, panelX } from './sections';
-import { axisLabel, fmtDuration, fmtNumber, fmtTyped } from './format';
+import { axisLabel, displayKey, fmtDuration, fmtNumber, fmtTyped } from './format';
 import { decodeView, DEFAULT_VIEW, encodeView, type WorkspaceView } from './urlstate';
 
 describe('url state', () => {
@@ -77,6 +77,12 @@ describe('format', () => {
     expect(fmtTyped(ref)).toBe('data:v3');
     expect(fmtTyped({ _type: 'artifactVersion', sequenceName: 'data', version: null })).toBe('data');
     expect(fmtTyped({ _type: 'image-file', path: 'a.png' })).toBe('<image-file>');
+  });
+
+  it('shows a key with literal dots as it was logged', () => {
+    expect(displayKey('gradients/0\\.weight')).toBe('gradients/0.weight');
+    expect(displayKey('a.b')).toBe('a.b');
+    expect(displayKey('odd\\\\name')).toBe('odd\\name');
   });
 
   it('formats numbers, durations and axis names', () => {
