@@ -139,10 +139,13 @@ def test_the_histogram_rules() -> None:
     sparse = torch.sparse_coo_tensor([[0, 3]], [1.0, 2.0], (10,), check_invariants=True)
     counts, edges = tensor_histogram(sparse)  # type: ignore[misc]
     assert sum(counts) == 10 and counts[0] == 8  # the eight implicit zeros, in the bin holding 0
-    x = torch.randn(10_000)
+    x = torch.randn(300_000)  # a dense CPU tensor: trackline's counter, numpy's counts exactly
     counts, edges = tensor_histogram(x)  # type: ignore[misc]
-    want, _ = np.histogram(x.numpy(), bins=64)
-    assert sum(counts) == 10_000 and np.abs(np.asarray(counts) - want).sum() <= 4  # histc vs numpy at edges
+    want, want_edges = np.histogram(x.numpy(), bins=64)
+    assert counts == want.tolist() and edges == want_edges.tolist()
+    counts, edges = tensor_histogram(x.to(torch.bfloat16))  # other tensors: torch.histc on their device
+    want, _ = np.histogram(x.to(torch.bfloat16).float().numpy(), bins=64)
+    assert sum(counts) == 300_000 and len(edges) == 65 and np.abs(np.asarray(counts) - want).sum() < 3000
 
 
 def test_without_pytorch_watch_says_how_to_get_it(run: trackline.Run, monkeypatch: pytest.MonkeyPatch) -> None:
