@@ -21,6 +21,7 @@ from trackline.sdk.alerts import AlertLevel
 from trackline.sdk.init import __version__, init
 from trackline.sdk.preinit import PreInitObject as _PreInitObject
 from trackline.sdk.preinit import preinit_callable as _preinit_callable
+from trackline.sdk.printer import termerror, termlog, termwarn
 from trackline.sdk.resume import requeue_run_id
 from trackline.sdk.status import RunStatus
 from trackline.settings import Settings
@@ -72,6 +73,9 @@ __all__ = [
     "setup",
     "summary",
     "teardown",
+    "termerror",
+    "termlog",
+    "termwarn",
     "unwatch",
     "use_artifact",
     "use_model",

@@ -15,7 +15,7 @@ WANDB_NAMES = {
     "init", "log", "finish", "join", "config", "summary", "run", "define_metric", "alert", "save",
     "use_artifact", "log_artifact", "watch", "unwatch", "mark_preempting", "log_model", "use_model",
     "link_model", "Api", "Settings", "Error", "UsageError", "CommError", "AlertLevel", "setup",
-    "teardown", "login",
+    "teardown", "login", "termlog", "termwarn", "termerror",
 }
 
 

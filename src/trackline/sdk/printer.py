@@ -159,3 +159,61 @@ def footer_panels(
     with console.capture() as cap:
         console.print(grid)
     return cap.get().rstrip()
+
+
+# -- W&B's module-level terminal helpers: wandb.termlog / termwarn / termerror --------------
+
+
+def _current_printer() -> Printer:
+    """The global run's printer, else one that follows the silence variables."""
+    import trackline
+
+    run = getattr(trackline, "run", None)
+    printer = getattr(run, "_printer", None)
+    if isinstance(printer, Printer):
+        return printer
+    silent = any(os.environ.get(name, "").strip().lower() in ("1", "true", "yes", "on")
+                 for name in ("TRACKLINE_SILENT", "WANDB_SILENT"))
+    return Printer(silent=silent)
+
+
+def _term(text: str, level: str | None, newline: bool, repeat: bool, prefix: bool) -> None:
+    text = str(text)
+    if not repeat:
+        key = f"term:{level}:{text}"
+        if key in _seen_once:
+            return
+        _seen_once.add(key)
+    printer = _current_printer()
+    shown = {None: printer.show_info, "WARNING": printer.show_warnings, "ERROR": printer.show_errors}[level]
+    if not shown:
+        return
+    if printer.silent or (prefix and newline):
+        printer._emit(text, level)
+        return
+    lines = text.splitlines() or [""]
+    head = printer._prefix(level) if prefix else ""
+    try:
+        sys.stderr.write("\n".join(head + line for line in lines) + ("\n" if newline else ""))
+        sys.stderr.flush()
+    except (OSError, ValueError):
+        pass
+
+
+def termlog(string: str = "", newline: bool = True, repeat: bool = True, prefix: bool = True) -> None:
+    """Print ``string`` to stderr as trackline's own lines are (``trackline: ...``); W&B's ``termlog``.
+
+    ``repeat=False`` prints a given text once per process; silent mode sends it to the
+    ``trackline`` logger instead.
+    """
+    _term(string, None, newline, repeat, prefix)
+
+
+def termwarn(string: str, newline: bool = True, repeat: bool = True, prefix: bool = True) -> None:
+    """``termlog`` as a warning (``trackline: WARNING ...``)."""
+    _term(string, "WARNING", newline, repeat, prefix)
+
+
+def termerror(string: str, newline: bool = True, repeat: bool = True, prefix: bool = True) -> None:
+    """``termlog`` as an error (``trackline: ERROR ...``)."""
+    _term(string, "ERROR", newline, repeat, prefix)
