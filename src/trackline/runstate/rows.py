@@ -113,12 +113,16 @@ def column(values: tuple[Any, ...]) -> np.ndarray | None:
             return np.fromiter(values, np.int64, len(values))
         except OverflowError:  # beyond int64: the value table keeps such ints exactly
             return None
-    if any(type(v) is int and not -(1 << 63) <= v < (1 << 63) for v in values):
-        return None  # numpy would make the column float64 and round such an int
     try:
         arr = np.asarray(values)
     except (ValueError, OverflowError):
         return None
+    if (
+        arr.dtype.kind == "f"
+        and bool((np.abs(arr) >= 2.0**63).any())  # one vectorised look before a Python pass
+        and any(type(v) is int and not -(1 << 63) <= v < (1 << 63) for v in values)
+    ):
+        return None  # numpy made the column float64 and rounded such an int: the value table keeps it
     if arr.ndim != 1 or arr.dtype.kind not in "if":
         return None
     return arr
