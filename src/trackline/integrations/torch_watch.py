@@ -25,6 +25,7 @@ accepted and ignored, with a warning.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -51,14 +52,14 @@ def tensor_histogram(tensor: Any, bins: int = BINS) -> tuple[list[int], list[flo
         t = t._values()
     if t.device.type == "cpu" and not zeros and t.dtype in (torch.float32, torch.float64):
         return _cpu_histogram(t, bins)
-    flat = t.reshape(-1).float()
-    finite = flat if bool(torch.isfinite(flat).all()) else flat[torch.isfinite(flat)]
-    if finite.numel() == 0 and zeros == 0:
+    finite = t.reshape(-1).float()
+    bounds = _min_max(torch, finite)  # one pass and one device sync in the common case
+    if bounds is None or not all(map(math.isfinite, bounds)):  # NaN or inf among the values
+        finite = finite[torch.isfinite(finite)]
+        bounds = _min_max(torch, finite)
+    if bounds is None and zeros == 0:
         return None
-    if finite.numel():
-        lo, hi = float(finite.min()), float(finite.max())
-    else:
-        lo = hi = 0.0
+    lo, hi = bounds if bounds is not None else (0.0, 0.0)
     if zeros:
         lo, hi = min(lo, 0.0), max(hi, 0.0)
     if lo == hi:
@@ -69,6 +70,14 @@ def tensor_histogram(tensor: Any, bins: int = BINS) -> tuple[list[int], list[flo
         at = int(torch.searchsorted(edges, torch.tensor([0.0]), right=True)[0]) - 1
         counts[min(max(at, 0), bins - 1)] += zeros
     return counts.tolist(), edges.tolist()
+
+
+def _min_max(torch: Any, values: Any) -> tuple[float, float] | None:
+    """(min, max) of a 1-D tensor as Python floats (NaN if it holds one), or None if it is empty."""
+    if values.numel() == 0:
+        return None
+    lo, hi = torch.stack(torch.aminmax(values)).tolist()
+    return float(lo), float(hi)
 
 
 def _cpu_histogram(t: Any, bins: int) -> tuple[list[int], list[float]] | None:

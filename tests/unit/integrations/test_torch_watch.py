@@ -146,6 +146,10 @@ def test_the_histogram_rules() -> None:
     counts, edges = tensor_histogram(x.to(torch.bfloat16))  # other tensors: torch.histc on their device
     want, _ = np.histogram(x.to(torch.bfloat16).float().numpy(), bins=64)
     assert sum(counts) == 300_000 and len(edges) == 65 and np.abs(np.asarray(counts) - want).sum() < 3000
+    half = torch.tensor([1.0, float("nan"), 3.0, float("-inf")], dtype=torch.bfloat16)  # the torch path's filter
+    counts, edges = tensor_histogram(half)  # type: ignore[misc]
+    assert sum(counts) == 2 and (edges[0], edges[-1]) == (1.0, 3.0)
+    assert tensor_histogram(torch.full((3,), float("nan"), dtype=torch.bfloat16)) is None
 
 
 def test_without_pytorch_watch_says_how_to_get_it(run: trackline.Run, monkeypatch: pytest.MonkeyPatch) -> None:
