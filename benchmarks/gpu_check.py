@@ -3,6 +3,7 @@ system metrics through NVML. Prints a table and one JSON line (``RESULT {...}``)
 
     python3 benchmarks/gpu_check.py              # ~1-2 minutes on an H100
     python3 benchmarks/gpu_check.py --quick      # fewer steps
+    python3 benchmarks/gpu_check.py --tool wandb # (a) only, with W&B offline, for the ratio
 
 (a) ``watch(model, log="all", log_freq=100)``: an MLP of 12 Linear(4096, 4096) layers
     (201M parameters, TF32) trains on batches of 16,384 rows, logging its loss every step
@@ -35,23 +36,29 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--steps", type=int, default=300, help="steps per phase (A B A B)")
     ap.add_argument("--quick", action="store_true", help="100 steps per phase")
+    ap.add_argument("--tool", choices=("trackline", "wandb"), default="trackline")
     args = ap.parse_args()
     steps = 100 if args.quick else args.steps
     work = tempfile.mkdtemp(prefix="gpu-check-")
     os.environ["TRACKLINE_HOME"] = os.path.join(work, "home")
     os.environ["TRACKLINE_SILENT"] = "true"
+    os.environ.update(WANDB_MODE="offline", WANDB_DIR=work, WANDB_SILENT="true", WANDB_DISABLE_GIT="true")
 
-    import numpy as np
     import torch
-
-    import trackline
-    from trackline.integrations.torch_watch import tensor_histogram
 
     assert torch.cuda.is_available(), "needs a CUDA GPU"
     torch.backends.cuda.matmul.allow_tf32 = True
     dev = torch.device("cuda")
     torch.manual_seed(0)
-    run = trackline.init(project="gpu-check", dir=work, settings=trackline.Settings(x_stats_sampling_interval=0.5))
+    if args.tool == "wandb":
+        import wandb
+
+        run: Any = wandb.init(project="gpu-check", dir=work, mode="offline")
+    else:
+        import trackline
+
+        run = trackline.init(project="gpu-check", dir=work,
+                             settings=trackline.Settings(x_stats_sampling_interval=0.5))
     width, layers, batch = 4096, 12, 16_384
     mods: list[Any] = []
     for _ in range(layers):
@@ -84,20 +91,8 @@ def main() -> None:
     base = statistics.median(plain)
     logging = [t - base for i, t in enumerate(watched) if (i % steps + 1) % LOG_FREQ == 0]
 
-    big = torch.randn(64 * 1024 * 1024, device=dev)
-    big[::1000] = float("nan")
-    torch.cuda.synchronize()
-    t0 = time.perf_counter()
-    counts, _ = tensor_histogram(big)  # type: ignore[misc]
-    hist_s = time.perf_counter() - t0
-    finite = int(torch.isfinite(big).sum())
-    want, _ = np.histogram(big.cpu().numpy()[np.isfinite(big.cpu().numpy())], bins=64)
-
-    run.finish()
-    system = trackline.Api().run(run.path).history(stream="system", pandas=False, samples=100_000)
-    gpu_keys = sorted({k for row in system for k in row if k.startswith("system.gpu.")})
-    util = [row["system.gpu.0.gpu"] for row in system if row.get("system.gpu.0.gpu") is not None]
-    result = {
+    result: dict[str, Any] = {
+        "tool": args.tool,
         "gpu": torch.cuda.get_device_name(0),
         "torch": torch.__version__,
         "params": sum(p.numel() for p in model.parameters()),
@@ -107,6 +102,45 @@ def main() -> None:
         "overhead_pct": (statistics.fmean(watched) / statistics.fmean(plain) - 1) * 100,
         "logging_step_extra_ms": statistics.fmean(logging) * 1e3,
         "amortized_pct": statistics.fmean(logging) / LOG_FREQ / base * 100,
+    }
+    if args.tool == "trackline":
+        result.update(_histogram_and_system(run, dev))
+    else:
+        run.finish()
+    for label, key in (("step without watch (ms)", "plain_mean_ms"), ("step with watch (ms)", "watched_mean_ms"),
+                       ("extra time of a logging step (ms)", "logging_step_extra_ms"),
+                       ("overhead over log_freq steps (%)", "amortized_pct"), ("difference of the means (%)", "overhead_pct"),
+                       ("histogram of 64M CUDA values (ms)", "histogram_64M_cuda_ms")):
+        if key in result:
+            print(f"{args.tool} {label:40s} {result[key]:10.3f}")
+    if "gpu_keys" in result:
+        print(f"GPU system metrics: {len(result['gpu_keys'])} series, utilisation max {result['gpu_util_max']}")
+    print("RESULT " + json.dumps(result))
+
+
+def _histogram_and_system(run: Any, dev: Any) -> dict[str, Any]:
+    """(b) and (c): a CUDA tensor's histogram, then the run's GPU system metrics read back."""
+    import numpy as np
+    import torch
+
+    import trackline
+    from trackline.integrations.torch_watch import tensor_histogram
+
+    big = torch.randn(64 * 1024 * 1024, device=dev)
+    big[::1000] = float("nan")
+    tensor_histogram(big[:1024])  # the kernels' first launch, not timed
+    torch.cuda.synchronize()
+    t0 = time.perf_counter()
+    counts, _ = tensor_histogram(big)  # type: ignore[misc]
+    hist_s = time.perf_counter() - t0
+    finite = int(torch.isfinite(big).sum())
+    host = big.cpu().numpy()
+    want, _ = np.histogram(host[np.isfinite(host)], bins=64)
+    run.finish()
+    system = trackline.Api().run(run.path).history(stream="system", pandas=False, samples=100_000)
+    gpu_keys = sorted({k for row in system for k in row if k.startswith("system.gpu.")})
+    util = [row["system.gpu.0.gpu"] for row in system if row.get("system.gpu.0.gpu") is not None]
+    return {
         "histogram_64M_cuda_ms": hist_s * 1e3,
         "histogram_counts_all": sum(counts) == finite,
         "histogram_vs_numpy_abs_diff": int(np.abs(np.asarray(counts) - want).sum()),
@@ -114,13 +148,6 @@ def main() -> None:
         "gpu_keys": gpu_keys,
         "gpu_util_max": max(util) if util else None,
     }
-    for label, key in (("step without watch (ms)", "plain_mean_ms"), ("step with watch (ms)", "watched_mean_ms"),
-                       ("extra time of a logging step (ms)", "logging_step_extra_ms"),
-                       ("overhead over log_freq steps (%)", "amortized_pct"), ("difference of the means (%)", "overhead_pct"),
-                       ("histogram of 64M CUDA values (ms)", "histogram_64M_cuda_ms")):
-        print(f"{label:40s} {result[key]:10.3f}")
-    print(f"GPU system metrics: {len(gpu_keys)} series, utilisation max {result['gpu_util_max']}")
-    print("RESULT " + json.dumps(result))
 
 
 if __name__ == "__main__":
