@@ -42,7 +42,6 @@ def main() -> None:
     work = tempfile.mkdtemp(prefix="gpu-check-")
     os.environ["TRACKLINE_HOME"] = os.path.join(work, "home")
     os.environ["TRACKLINE_SILENT"] = "true"
-    os.environ.update(WANDB_MODE="offline", WANDB_DIR=work, WANDB_SILENT="true", WANDB_DISABLE_GIT="true")
 
     import torch
 
@@ -50,7 +49,8 @@ def main() -> None:
     torch.backends.cuda.matmul.allow_tf32 = True
     dev = torch.device("cuda")
     torch.manual_seed(0)
-    if args.tool == "wandb":
+    if args.tool == "wandb":  # (trackline reads WANDB_MODE too: set only for W&B's run)
+        os.environ.update(WANDB_MODE="offline", WANDB_DIR=work, WANDB_SILENT="true", WANDB_DISABLE_GIT="true")
         import wandb
 
         run: Any = wandb.init(project="gpu-check", dir=work, mode="offline")
