@@ -29,7 +29,7 @@ def histogram(values: Any, bins: int) -> tuple[Any, Any]:
     does (see ``_native_counts``). Anything it does not take (other dtypes are cast to
     float64 first; more than 512 bins; one distinct value; a range too narrow for its
     magnitude) goes to ``numpy.histogram``, as does everything when the extension was
-    not built.
+    not built. Values whose max - min overflows float64 raise a ValueError saying so.
     """
     import numpy as np
 
@@ -44,6 +44,12 @@ def histogram(values: Any, bins: int) -> tuple[Any, Any]:
     finite = values if np.isfinite(values).all() else values[np.isfinite(values)]
     if finite.size == 0:
         raise _nothing_finite()
+    if not math.isfinite(float(finite.max()) - float(finite.min())):
+        # numpy's edges would overflow (it then fails with an IndexError or counts nonsense)
+        raise ValueError(
+            "sequence: the values span more than float64 can hold (max - min overflows); "
+            "scale them down to make a histogram"
+        )
     return np.histogram(finite, bins=bins)
 
 
