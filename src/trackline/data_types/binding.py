@@ -18,6 +18,7 @@ from trackline.data_types.base import Media, WBValue, full_typename
 from trackline.data_types.spare_files import SpareFiles
 from trackline.data_types.table import Table
 from trackline.sdk import values
+from trackline.storage.paths import move_into
 
 if TYPE_CHECKING:
     from trackline.sdk.run import Run
@@ -64,15 +65,7 @@ def _write_spare(spare: str, dest: str, media: Media) -> bool:
     except FileNotFoundError:
         return False
     _fill(fd, media, spare)
-    try:
-        try:
-            os.replace(spare, dest)
-        except FileNotFoundError:
-            os.makedirs(os.path.dirname(dest), exist_ok=True)
-            os.replace(spare, dest)
-    except BaseException:
-        _remove(spare)
-        raise
+    move_into(spare, dest)
     return True
 
 

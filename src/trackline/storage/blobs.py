@@ -32,6 +32,8 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import BinaryIO, Protocol
 
+from trackline.storage.paths import move_into
+
 _CHUNK = 1 << 20
 _LAYOUT = ".layout-one-level"  # marks a store that has only ever been written with one folder level
 _INCOMING = ".incoming-"
@@ -236,16 +238,8 @@ class LocalBlobStore:
             _remove_quietly(tmp)
             self.touch(info.sha256)
             return False
-        dest = os.path.join(self.root, info.sha256[:2], info.sha256)
-        try:
-            try:
-                os.replace(tmp, dest)
-            except FileNotFoundError:  # the first blob of its folder (256 of them, made once)
-                os.makedirs(os.path.dirname(dest), exist_ok=True)
-                os.replace(tmp, dest)
-        except BaseException:
-            _remove_quietly(tmp)
-            raise
+        # (the first blob of a folder makes it: 256 of them, made once)
+        move_into(tmp, os.path.join(self.root, info.sha256[:2], info.sha256))
         return True
 
     def touch(self, sha256: str) -> bool:

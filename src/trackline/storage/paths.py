@@ -131,6 +131,23 @@ def commit_inside(root: str, name: str, tmp_path: str, base: str | None = None) 
     return target
 
 
+def move_into(src: str, dest: str) -> None:
+    """``os.replace(src, dest)``, making ``dest``'s folder when it is missing (tried once first:
+    the folder is usually there); if the move fails, ``src`` is removed and the error raised."""
+    try:
+        try:
+            os.replace(src, dest)
+        except FileNotFoundError:
+            os.makedirs(os.path.dirname(dest), exist_ok=True)
+            os.replace(src, dest)
+    except BaseException:
+        try:
+            os.remove(src)
+        except OSError:
+            pass
+        raise
+
+
 def relpath_inside(root: str, path: str) -> str:
     """The POSIX path of ``path`` relative to ``root``; raises if it is not inside."""
     base = os.path.abspath(root)
