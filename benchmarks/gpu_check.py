@@ -24,12 +24,15 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import statistics
+import sys
 import tempfile
 import time
+from pathlib import Path
 from typing import Any
 
-LOG_FREQ = 100
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from watch_bench import measure_watch
 
 
 def main() -> None:
@@ -64,45 +67,9 @@ def main() -> None:
     for _ in range(layers):
         mods += [torch.nn.Linear(width, width), torch.nn.ReLU()]
     model = torch.nn.Sequential(*mods, torch.nn.Linear(width, 10)).to(dev)
-    opt = torch.optim.SGD(model.parameters(), lr=1e-4)
     x, y = torch.randn(batch, width, device=dev), torch.randint(0, 10, (batch,), device=dev)
-    loss_fn = torch.nn.CrossEntropyLoss()
-
-    def train(n: int) -> list[float]:
-        times = []
-        for _ in range(n):
-            t0 = time.perf_counter()
-            loss = loss_fn(model(x), y)
-            opt.zero_grad(set_to_none=True)
-            loss.backward()
-            opt.step()
-            run.log({"loss": loss.item()})  # .item() waits for the step
-            times.append(time.perf_counter() - t0)
-        return times
-
-    train(20)
-    plain: list[float] = []
-    watched: list[float] = []
-    for _ in range(2):
-        plain += train(steps)
-        run.watch(model, log="all", log_freq=LOG_FREQ)
-        watched += train(steps)
-        run.unwatch(model)
-    base = statistics.median(plain)
-    logging = [t - base for i, t in enumerate(watched) if (i % steps + 1) % LOG_FREQ == 0]
-
-    result: dict[str, Any] = {
-        "tool": args.tool,
-        "gpu": torch.cuda.get_device_name(0),
-        "torch": torch.__version__,
-        "params": sum(p.numel() for p in model.parameters()),
-        "steps_per_phase": steps,
-        "plain_mean_ms": statistics.fmean(plain) * 1e3,
-        "watched_mean_ms": statistics.fmean(watched) * 1e3,
-        "overhead_pct": (statistics.fmean(watched) / statistics.fmean(plain) - 1) * 100,
-        "logging_step_extra_ms": statistics.fmean(logging) * 1e3,
-        "amortized_pct": statistics.fmean(logging) / LOG_FREQ / base * 100,
-    }
+    result: dict[str, Any] = {"tool": args.tool, "gpu": torch.cuda.get_device_name(0), "torch": torch.__version__,
+                              **measure_watch(run, model, x, y, steps)}
     if args.tool == "trackline":
         result.update(_histogram_and_system(run, dev))
     else:
