@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import sqlite3
+import threading
 from pathlib import Path
 from typing import Any
 
+import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from alembic.script import ScriptDirectory
@@ -12,6 +15,7 @@ from sqlalchemy import Engine, inspect, text
 
 from tests.conftest import postgres_database
 from trackline.storage import open_store
+from trackline.storage.sql import engine as engine_module
 from trackline.storage.sql import migrate
 from trackline.storage.sql.engine import make_engine
 from trackline.storage.sql.schema import metadata
@@ -99,3 +103,53 @@ def test_reopening_a_current_store_does_not_run_alembic(tmp_path: Path, monkeypa
     open_store(str(tmp_path / "m.db")).close()
     monkeypatch.setattr(migrate, "upgrade", lambda *a, **k: (_ for _ in ()).throw(AssertionError("migrated again")))
     open_store(str(tmp_path / "m.db")).close()
+
+
+def test_building_a_new_store_waits_for_a_writer_instead_of_failing(tmp_path: Path) -> None:
+    """Another process writes into the new file while this one looks at its tables.
+
+    A deferred transaction would read the (empty) table list, then fail at once with
+    "database is locked" when it tries to write after the other commit; the build takes
+    the write lock first, waits, and then sees the other side's tables.
+    """
+    path = tmp_path / "new.db"
+    engine = make_engine(f"sqlite:///{path}")
+    with engine.connect():
+        pass  # the file exists, in WAL mode
+    other = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+    other.execute("BEGIN IMMEDIATE")
+    other.execute("CREATE TABLE made_elsewhere (x INTEGER)")
+
+    def commit_later() -> None:
+        threading.Event().wait(0.3)
+        other.execute("COMMIT")
+
+    thread = threading.Thread(target=commit_later)
+    thread.start()
+    try:
+        assert migrate.create_fresh(engine) is False
+    finally:
+        thread.join()
+        other.close()
+
+
+def test_switching_to_wal_retries_while_the_new_file_is_locked() -> None:
+    """SQLite can refuse ``journal_mode=WAL`` on a file being created without calling the busy handler."""
+    class Cursor:
+        calls = 0
+
+        def execute(self, sql: str) -> None:
+            self.calls += 1
+            if self.calls < 3:
+                raise sqlite3.OperationalError("database is locked")
+
+    cur = Cursor()
+    engine_module._set_wal(cur)
+    assert cur.calls == 3
+
+    class Broken:
+        def execute(self, sql: str) -> None:
+            raise sqlite3.OperationalError("disk I/O error")
+
+    with pytest.raises(sqlite3.OperationalError, match="disk I/O"):
+        engine_module._set_wal(Broken())

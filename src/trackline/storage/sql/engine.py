@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 import os
 import random
+import sqlite3
 import time
 from collections.abc import Callable
 from typing import Any, TypeVar
@@ -51,7 +52,7 @@ def make_engine(url: str) -> Engine:
             dbapi_conn.isolation_level = None  # transactions are begun below, explicitly
             cur = dbapi_conn.cursor()
             cur.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
-            cur.execute("PRAGMA journal_mode=WAL")
+            _set_wal(cur)
             cur.execute("PRAGMA synchronous=NORMAL")
             cur.execute("PRAGMA foreign_keys=ON")
             cur.close()
@@ -77,6 +78,32 @@ def make_engine(url: str) -> Engine:
     )
 
 
+def _set_wal(cur: Any) -> None:
+    """Switch the database to WAL, waiting while another process holds it.
+
+    On a new database file SQLite can answer "database is locked" at once, without
+    calling the busy handler, while another connection is creating it or switching it
+    to WAL itself; several processes opening one new store would then fail at random.
+    """
+    deadline = time.monotonic() + BUSY_TIMEOUT_MS / 1000
+    delay = 0.002
+    while True:
+        try:
+            cur.execute("PRAGMA journal_mode=WAL")
+            return
+        except sqlite3.OperationalError as exc:
+            text = str(exc).lower()
+            if ("locked" not in text and "busy" not in text) or time.monotonic() > deadline:
+                raise
+            time.sleep(delay * (1 + random.random()))
+            delay = min(delay * 2, 0.1)
+
+
+def write_connection(conn: Connection) -> Connection:
+    """``conn`` with transactions begun as ``BEGIN IMMEDIATE`` on SQLite (the write lock up front)."""
+    return conn.execution_options(**{_WRITE: True})
+
+
 def _is_lock_error(exc: OperationalError) -> bool:
     text = str(exc.orig).lower() if exc.orig is not None else str(exc).lower()
     return "locked" in text or "busy" in text or "deadlock" in text or "serialize" in text
@@ -88,7 +115,7 @@ def write_transaction(engine: Engine, fn: Callable[[Connection], T], attempts: i
     for attempt in range(attempts):
         try:
             with engine.connect() as conn:
-                conn = conn.execution_options(**{_WRITE: True})
+                conn = write_connection(conn)
                 with conn.begin():
                     return fn(conn)
         except OperationalError as exc:

@@ -14,10 +14,10 @@ import contextlib
 import os
 from collections.abc import Iterator
 
-from sqlalchemy import Engine, inspect, text
+from sqlalchemy import Connection, Engine, inspect, text
 from sqlalchemy.exc import DBAPIError
 
-from trackline.storage.sql.engine import sqlite_path
+from trackline.storage.sql.engine import sqlite_path, write_connection, write_transaction
 
 MIGRATIONS_DIR = os.path.join(os.path.dirname(__file__), "migrations")
 
@@ -76,16 +76,23 @@ def upgrade(engine: Engine, revision: str = "head") -> None:
 
     cfg = Config()
     cfg.set_main_option("script_location", MIGRATIONS_DIR)
-    with engine.begin() as conn:
-        cfg.attributes["connection"] = conn
-        command.upgrade(cfg, revision)
+    with engine.connect() as conn:
+        conn = write_connection(conn)
+        with conn.begin():
+            cfg.attributes["connection"] = conn
+            command.upgrade(cfg, revision)
 
 
 def create_fresh(engine: Engine) -> bool:
-    """Build the head schema in an empty database; False if it holds any table already."""
+    """Build the head schema in an empty database; False if it holds any table already.
+
+    One write transaction, begun with the write lock (``BEGIN IMMEDIATE`` on SQLite): a
+    deferred one that reads the table list first and then writes fails at once with
+    "database is locked" if anything else wrote in between, instead of waiting.
+    """
     from trackline.storage.sql.schema import metadata
 
-    with engine.begin() as conn:
+    def build(conn: Connection) -> bool:
         if inspect(conn).get_table_names():
             return False
         metadata.create_all(conn, checkfirst=False)
@@ -96,7 +103,9 @@ def create_fresh(engine: Engine) -> bool:
             )
         )
         conn.execute(text("INSERT INTO alembic_version (version_num) VALUES (:v)"), {"v": HEAD_REVISION})
-    return True
+        return True
+
+    return write_transaction(engine, build)
 
 
 def ensure_schema(engine: Engine) -> None:
