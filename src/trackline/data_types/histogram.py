@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import math
 from collections.abc import Sequence
 from typing import Any, ClassVar
 
@@ -29,7 +28,12 @@ def histogram(values: Any, bins: int) -> tuple[Any, Any]:
     does (see ``_native_counts``). Anything it does not take (other dtypes are cast to
     float64 first; more than 512 bins; one distinct value; a range too narrow for its
     magnitude) goes to ``numpy.histogram``, as does everything when the extension was
-    not built. Values whose max - min overflows float64 raise a ValueError saying so.
+    not built.
+
+    Values whose max - min overflows their dtype (numpy fails there, with an IndexError
+    or "too many bins", or counts nonsense) are counted at half scale, which is exact
+    for normal floats: the counts of ``values / 2`` in its edges, with those edges doubled.
+    Diverging weights then still show where they went instead of an error or nothing.
     """
     import numpy as np
 
@@ -44,12 +48,12 @@ def histogram(values: Any, bins: int) -> tuple[Any, Any]:
     finite = values if np.isfinite(values).all() else values[np.isfinite(values)]
     if finite.size == 0:
         raise _nothing_finite()
-    if not math.isfinite(float(finite.max()) - float(finite.min())):
-        # numpy's edges would overflow (it then fails with an IndexError or counts nonsense)
-        raise ValueError(
-            "sequence: the values span more than float64 can hold (max - min overflows); "
-            "scale them down to make a histogram"
-        )
+    lo, hi = finite.min(), finite.max()
+    with np.errstate(over="ignore"):
+        span = hi - lo  # in the values' dtype, as numpy.histogram computes it
+    if not np.isfinite(span):
+        counts, edges = histogram(finite * finite.dtype.type(0.5), bins)
+        return counts, edges * edges.dtype.type(2)
     return np.histogram(finite, bins=bins)
 
 
@@ -74,10 +78,13 @@ def _native_histogram(values: Any, bins: int) -> tuple[Any, Any] | None:
     lo, hi = min(b[0] for b in bounds), max(b[1] for b in bounds)
     if lo > hi:
         raise _nothing_finite()
-    if lo == hi or not math.isfinite(hi - lo):
-        return None  # numpy's half-unit range around one value; a range that overflows
     first, last = values.dtype.type(lo), values.dtype.type(hi)  # exact: they are values
-    edges = np.linspace(first, last, bins + 1, endpoint=True, dtype=np.result_type(first, last, values))
+    with np.errstate(over="ignore"):
+        span = last - first  # in the values' dtype, as numpy computes its edges
+    if lo == hi or not np.isfinite(span):
+        return None  # numpy's half-unit range around one value; a range that overflows
+    with np.errstate(over="ignore", invalid="ignore"):  # linspace's steps near the dtype's max: checked below
+        edges = np.linspace(first, last, bins + 1, endpoint=True, dtype=np.result_type(first, last, values))
     margin = _native_margin(lo, hi, bins, edges.dtype)
     if margin > _MAX_MARGIN or not (edges[1:] > edges[:-1]).all():
         return None  # float32 edges that collapse (numpy raises); a range too narrow for its magnitude

@@ -179,6 +179,27 @@ def test_a_big_array_is_numpys_32_bin_histogram_of_its_finite_values() -> None:
     assert histogram_json(np.full(40, np.nan), 32) == {"_type": "histogram", "values": [], "bins": []}
 
 
+def test_arrays_numpy_cannot_bin_still_log_every_value() -> None:
+    """W&B's log fails on these (numpy.histogram raises); they used to become empty histograms."""
+    from trackline.sdk.values import histogram_json
+
+    cases = {
+        "diverged": np.array([-1e308, 1e308] * 20),  # max - min overflows float64
+        "diverged32": np.array([-3e38, 3e38] * 20, dtype=np.float32),  # ... and float32
+        "ulp32": np.array([1.0, np.nextafter(np.float32(1), np.float32(2))] * 20, dtype=np.float32),
+        "ulp": np.array([1.0, np.nextafter(1.0, 2.0)] * 20),  # no two bins fit in one ulp
+    }
+    for name, x in cases.items():
+        h = histogram_json(x, 32)
+        assert sum(h["values"]) == x.size, name
+        assert h["bins"][0] == float(x.min()) and h["bins"][-1] == float(x.max()), name
+        assert all(a < b for a, b in zip(h["bins"], h["bins"][1:], strict=False)), name
+    assert len(histogram_json(cases["diverged"], 32)["values"]) == 32
+    assert histogram_json(cases["diverged"], 32)["values"][0] == 20
+    assert len(histogram_json(cases["ulp32"], 32)["values"]) == 32  # float64 edges fit 32 bins
+    assert len(histogram_json(cases["ulp"], 32)["values"]) == 1
+
+
 def test_a_float32_array_is_binned_in_float32_edges_as_w_and_b_does() -> None:
     from trackline.sdk.values import to_plain
 
