@@ -57,6 +57,28 @@ def histogram(values: Any, bins: int) -> tuple[Any, Any]:
     return np.histogram(finite, bins=bins)
 
 
+def histogram_of_any(values: Any, bins: int) -> tuple[Any, Any]:
+    """:func:`histogram`, except that a range too narrow to cut into ``bins`` distinct edges
+    (a few ulps wide: numpy raises "too many bins") gets float64 edges and as many bins as
+    fit, instead of an error. For values trackline bins on its own (arrays logged directly,
+    ``watch()``), where W&B's ``log`` fails or drops them. ValueError: nothing is finite."""
+    import numpy as np
+
+    try:
+        return histogram(values, bins)
+    except ValueError:
+        if not np.isfinite(values).any():
+            raise
+    wide = values.astype(np.float64)
+    while True:
+        try:
+            return histogram(wide, bins)
+        except ValueError:
+            if bins == 1:  # unreachable: one bin from min to max always has distinct edges
+                raise
+            bins //= 2
+
+
 def _nothing_finite() -> ValueError:
     return ValueError("sequence: every value is NaN or infinite; there is nothing to count")
 

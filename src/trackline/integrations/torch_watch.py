@@ -87,11 +87,11 @@ def _cpu_histogram(t: Any, bins: int) -> tuple[list[int], list[float]] | None:
     Edges are numpy's ``linspace`` over [min, max] in the tensor's dtype; W&B's ``histc``
     bins differ from them only for values within rounding of an edge.
     """
-    from trackline.data_types.histogram import histogram
+    from trackline.data_types.histogram import histogram_of_any
 
     values = t.contiguous().reshape(-1).numpy()
     try:
-        counts, edges = histogram(values, bins)
+        counts, edges = histogram_of_any(values, bins)
     except ValueError:  # no finite value
         return None
     if bins > 1 and int((counts > 0).sum()) == 1:  # one distinct value: W&B's single bin

@@ -83,36 +83,19 @@ def _plain_item(value: Any, namespace: str) -> Any:
 
 def histogram_json(values: Any, num_bins: int) -> dict[str, Any]:
     np = _numpy()
-    from trackline.data_types.histogram import histogram
+    from trackline.data_types.histogram import histogram_of_any
 
     flat = np.asarray(values).ravel()
     if flat.dtype not in (np.float64, np.float32):
         flat = flat.astype(np.float64)
-    if not np.isfinite(flat).any():  # nothing to count (numpy.histogram would raise)
-        return {"_type": "histogram", "values": [], "bins": []}
     try:
         # numpy.histogram's counts and edges over the finite values (float32 edges for
-        # float32 values, as W&B's numpy.histogram of the array), ~8x faster on big arrays.
-        counts, edges = histogram(flat, num_bins)
-    except ValueError:
-        # A range a few units in the last place wide: numpy cannot cut it into num_bins
-        # distinct edges ("too many bins"). W&B's log fails there; here the values still
-        # get a histogram, with float64 edges and as many bins as the range holds.
-        counts, edges = _narrow_histogram(flat.astype(np.float64), num_bins)
+        # float32 values, as W&B's numpy.histogram of the array), ~8x faster on big arrays;
+        # ranges numpy cannot bin (W&B's log fails on them) still get every value counted.
+        counts, edges = histogram_of_any(flat, num_bins)
+    except ValueError:  # nothing finite to count
+        return {"_type": "histogram", "values": [], "bins": []}
     return {"_type": "histogram", "values": counts.tolist(), "bins": edges.tolist()}
-
-
-def _narrow_histogram(values: Any, num_bins: int) -> tuple[Any, Any]:
-    from trackline.data_types.histogram import histogram
-
-    bins = num_bins
-    while True:
-        try:
-            return histogram(values, bins)
-        except ValueError:
-            if bins == 1:  # unreachable: one bin from min to max always has distinct edges
-                raise
-            bins = max(1, bins // 2)
 
 
 def to_plain(obj: Any, namespace: str = "history") -> Any:

@@ -150,6 +150,13 @@ def test_the_histogram_rules() -> None:
     counts, edges = tensor_histogram(half)  # type: ignore[misc]
     assert sum(counts) == 2 and (edges[0], edges[-1]) == (1.0, 3.0)
     assert tensor_histogram(torch.full((3,), float("nan"), dtype=torch.bfloat16)) is None
+    # A float32 bias a few ulps wide (numpy: "too many bins") and diverged weights (max - min
+    # overflows): every value is still counted, where the histogram used to be dropped.
+    narrow = torch.tensor([1.0, float(np.nextafter(np.float32(1), np.float32(2)))] * 4)
+    diverged = torch.tensor([-3e38, 3e38, 0.0], dtype=torch.float32)
+    for t in (narrow, diverged):
+        counts, edges = tensor_histogram(t)  # type: ignore[misc]
+        assert sum(counts) == t.numel() and (edges[0], edges[-1]) == (t.min().item(), t.max().item())
 
 
 def test_without_pytorch_watch_says_how_to_get_it(run: trackline.Run, monkeypatch: pytest.MonkeyPatch) -> None:
