@@ -15,7 +15,7 @@ from trackline.storage.base import RunKey
 CHILD = r"""
 import os, sys
 import numpy as np, trackline
-run = trackline.init(project="media-crash", id=sys.argv[1], mode="offline")
+run = trackline.init(project="media-crash", id=sys.argv[1], mode=sys.argv[3])
 out = os.fdopen(int(sys.argv[2]), "w", buffering=1)
 step = 0
 while True:
@@ -28,7 +28,7 @@ while True:
 
 def test_sigkilled_media_are_recovered_by_sync(isolated: Path) -> None:
     read_fd, write_fd = os.pipe()
-    proc = subprocess.Popen([PYTHON, "-c", CHILD, "mediakill", str(write_fd)], cwd=isolated / "work",
+    proc = subprocess.Popen([PYTHON, "-c", CHILD, "mediakill", str(write_fd), "offline"], cwd=isolated / "work",
                             env=child_env(isolated), pass_fds=(write_fd,))
     os.close(write_fd)
     reader = os.fdopen(read_fd)
@@ -44,12 +44,14 @@ def test_sigkilled_media_are_recovered_by_sync(isolated: Path) -> None:
             acked = int(line)
     reader.close()
     run_dir = next((isolated / "work" / "trackline").glob("*-mediakill"))
+    assert any((run_dir / "tmp").glob("spare-*"))  # the killed run's unused spare files...
     deadline = time.monotonic() + 60
     subprocess.run([PYTHON, "-m", "trackline.cli.main", "sync", str(run_dir)], check=True, capture_output=True,
                    env=child_env(isolated), cwd=isolated / "work", timeout=max(1.0, deadline - time.monotonic()))
     store = open_store(str(isolated / "home" / "trackline.db"))
     runs = [r for r in store.find_runs("mediakill")]
     assert runs, "the run was not synced"
+    assert not (run_dir / "tmp").exists()  # ...are gone once sync has replayed its log
     row = store.get_run(RunKey(runs[0]["entity"], runs[0]["project"], "mediakill"))
     assert row is not None
     refs = dict(store.value_history(int(row["pk"]), ["img"])["img"])
@@ -60,3 +62,30 @@ def test_sigkilled_media_are_recovered_by_sync(isolated: Path) -> None:
         assert ref["path"] in files, step  # ...and its file, in the blob store
         assert files[ref["path"]]["sha256"] == ref["sha256"]
         assert store.blobs is not None and store.blobs.exists(ref["sha256"])
+
+
+def test_the_sender_removes_a_killed_runs_spare_files(isolated: Path) -> None:
+    """Online: the sender marks the run crashed when its process dies, and clears its ``tmp/``."""
+    read_fd, write_fd = os.pipe()
+    proc = subprocess.Popen([PYTHON, "-c", CHILD, "spares", str(write_fd), "online"], cwd=isolated / "work",
+                            env=child_env(isolated), pass_fds=(write_fd,))
+    os.close(write_fd)
+    with os.fdopen(read_fd) as reader:
+        for line in reader:
+            if int(line) >= 20:
+                break
+        run_dir = next((isolated / "work" / "trackline").glob("*-spares"))
+        assert any((run_dir / "tmp").glob("spare-*"))
+        proc.send_signal(signal.SIGKILL)
+        proc.wait()
+    store = open_store(str(isolated / "home" / "trackline.db"))
+    deadline = time.monotonic() + 60
+    state = None
+    while time.monotonic() < deadline:
+        runs = list(store.find_runs("spares"))
+        state = runs[0]["state"] if runs else None
+        if state == "crashed" and not (run_dir / "tmp").exists():
+            break
+        time.sleep(0.1)
+    assert state == "crashed"
+    assert not (run_dir / "tmp").exists()

@@ -13,7 +13,8 @@ itself, as before.
 Nothing is deferred past ``log()``: the media file has its name and its bytes when ``log()``
 returns. A spare file is empty until it is renamed, and nothing refers to a media file until
 the FILES record after it, so a crash leaves at most unused files in ``tmp/``; ``close()``
-(at ``finish()``) removes them.
+(at ``finish()``) removes them, and after a crash :func:`remove_leftovers` does (the sender,
+when it marks the run crashed; ``trackline sync``, after replaying an offline run's log).
 """
 
 from __future__ import annotations
@@ -89,3 +90,26 @@ class SpareFiles:
                 os.remove(self._ready.popleft())
         with contextlib.suppress(OSError):
             os.rmdir(self.folder)
+
+
+def remove_leftovers(run_folder: str) -> int:
+    """Remove the empty spare files a killed run left in ``<run_folder>/tmp/`` (and the folder
+    when that empties it); the number removed. For a run whose process is gone: the sender
+    calls it when it marks the run crashed, ``trackline sync`` after replaying the log.
+    Only empty ``spare-*`` files go: a media file is renamed out of ``tmp/`` before anything
+    refers to it, so nothing else there is ever needed, but nothing else is touched either."""
+    folder = os.path.join(run_folder, "tmp")
+    removed = 0
+    try:
+        names = os.listdir(folder)
+    except OSError:
+        return 0
+    for name in names:
+        path = os.path.join(folder, name)
+        with contextlib.suppress(OSError):
+            if name.startswith("spare-") and os.lstat(path).st_size == 0:
+                os.remove(path)
+                removed += 1
+    with contextlib.suppress(OSError):
+        os.rmdir(folder)
+    return removed

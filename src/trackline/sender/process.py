@@ -298,6 +298,9 @@ def main(argv: str | None = None) -> None:
                     pass
                 if pump.handler.exit is None and not _alive(parent):
                     pump.end_of_log()
+                    from trackline.data_types.spare_files import remove_leftovers
+
+                    remove_leftovers(os.path.dirname(os.path.abspath(pump.log_path)))
             return
         if pump is None and parent_gone:
             return

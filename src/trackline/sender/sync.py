@@ -8,6 +8,7 @@ import socket
 from collections.abc import Iterator
 from dataclasses import dataclass
 
+from trackline.data_types.spare_files import remove_leftovers
 from trackline.records.frames import RecordLogError
 from trackline.sender.sender import Pump
 from trackline.storage.sql.store import SQLStore, _pid_alive
@@ -68,6 +69,7 @@ def sync_log(log_path: str, store: SQLStore) -> SyncResult:
     if state != "running (writer still alive)":
         with open(log_path + SYNCED_SUFFIX, "w") as f:
             f.write(f"{pump.applied_seq}\n")
+        remove_leftovers(os.path.dirname(os.path.abspath(log_path)))
     return SyncResult(log_path, pump.key.path if pump.key else None, pump.records_total,
                       pump.points_total, dropped, state)
 
