@@ -113,7 +113,8 @@ class Aggregate:
             self.has_first = True
         self.last = values[-1].item()
         self.count += len(values)
-        self.total += float(values.sum(dtype=np.float64))
+        with np.errstate(over="ignore", invalid="ignore"):  # inf / NaN, as Python's own sum gives, silently
+            self.total += float(values.sum(dtype=np.float64))
         lo, hi = values.min().item(), values.max().item()
         if self.min is None or self.max is None:
             self.min, self.max = lo, hi

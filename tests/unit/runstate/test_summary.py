@@ -112,3 +112,20 @@ def test_aggregates_match_python(values: list[float]) -> None:
     expected_mean = math.fsum(values) / len(values) if all(math.isfinite(v) for v in values) else None
     if expected_mean is not None:
         assert math.isclose(got["mean"], expected_mean, rel_tol=1e-9, abs_tol=1e-9)
+
+
+def test_a_column_whose_sum_overflows_gives_an_infinite_mean_without_a_numpy_warning() -> None:
+    """The sender's numpy sum must not print RuntimeWarnings into the training output."""
+    import warnings
+
+    import numpy as np
+
+    from trackline.runstate.metrics import Aggregate
+
+    agg = Aggregate()
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        agg.add_many(np.array([1e308, 1e308, 5.0]))
+        agg.add_many(np.array([-np.inf, np.inf]))
+    assert agg.count == 5 and math.isnan(agg.total)
+    assert (agg.min, agg.max) == (-math.inf, math.inf)
