@@ -100,12 +100,13 @@ def _native_histogram(values: Any, bins: int) -> tuple[Any, Any] | None:
     lo, hi = min(b[0] for b in bounds), max(b[1] for b in bounds)
     if lo > hi:
         raise _nothing_finite()
+    if lo == hi:
+        return None  # numpy's half-unit range around one value
     first, last = values.dtype.type(lo), values.dtype.type(hi)  # exact: they are values
-    with np.errstate(over="ignore"):
-        span = last - first  # in the values' dtype, as numpy computes its edges
-    if lo == hi or not np.isfinite(span):
-        return None  # numpy's half-unit range around one value; a range that overflows
-    with np.errstate(over="ignore", invalid="ignore"):  # linspace's steps near the dtype's max: checked below
+    # Overflow near the dtype's max, in the span or in linspace's steps, is checked, not warned.
+    with np.errstate(over="ignore", invalid="ignore"):
+        if not np.isfinite(last - first):  # in the values' dtype, as numpy computes its edges
+            return None  # a range that overflows: histogram() counts it at half scale
         edges = np.linspace(first, last, bins + 1, endpoint=True, dtype=np.result_type(first, last, values))
     margin = _native_margin(lo, hi, bins, edges.dtype)
     if margin > _MAX_MARGIN or not (edges[1:] > edges[:-1]).all():
