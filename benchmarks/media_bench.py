@@ -20,7 +20,9 @@ Workloads (each in a fresh process of the tool's own venv, fresh temporary direc
   values (made outside the timed call).
 
 Measured: the time in the training thread per ``log()`` call (p50, p99, total), the time
-of ``finish()``, and the disk used by everything the tool wrote (apparent sizes). For
+of ``finish()``, and the disk used by everything the tool wrote (apparent sizes), twice:
+right when ``finish()`` returns, and once the tool's background processes have exited (a
+SQLite write-ahead log, up to ~4 MB, is then folded into its database and removed). For
 trackline also the time to read the table back through ``trackline.Api``. Results are
 printed as a table (ratios: peer / trackline, above 1 means trackline is faster or
 smaller) and written to ``benchmarks/results/media-<UTC time>.json``.
@@ -93,6 +95,22 @@ def _finish(tool: str, mod: Any, run: Any) -> None:
         mod.finish()
     else:
         run.finish()
+
+
+def _settled_disk(path: Path, limit_s: float = 15.0) -> int:
+    """The disk used once the tool's background processes have let go of their files: a
+    SQLite write-ahead log (trackline's store, trackio's) is folded into its database and
+    removed when the last connection closes, shortly after ``finish()`` returns. Waits until
+    no ``-wal`` file is left and two readings 0.2 s apart agree (at most ``limit_s``)."""
+    deadline = time.monotonic() + limit_s
+    last = -1
+    while True:
+        size = _disk(path)
+        wal = any(f.endswith("-wal") for _root, _dirs, files in os.walk(path) for f in files)
+        if (size == last and not wal) or time.monotonic() > deadline:
+            return size
+        last = size
+        time.sleep(0.2)
 
 
 def _disk(path: Path) -> int:
@@ -215,6 +233,7 @@ def child(tool: str, workload: str, work: Path, scale: float) -> dict[str, Any]:
         out["load_s"] = (perf() - t0) / 1e9
         out["loaded_rows"] = len(frame)
     out["disk_bytes"] = _disk(work)
+    out["disk_settled_bytes"] = _settled_disk(work)
     out["version"] = getattr(mod, "__version__", "?")
     return out
 
@@ -271,7 +290,8 @@ def fmt(v: Any, unit: str) -> str:
 
 def report(results: list[dict[str, Any]], tools: list[str], workloads: list[str]) -> str:
     rows = [("log() p50", "p50_ms", "ms"), ("log() p99", "p99_ms", "ms"), ("log() total", "total_s", "s"),
-            ("finish()", "finish_s", "s"), ("disk", "disk_bytes", "MB")]
+            ("finish()", "finish_s", "s"), ("disk at finish()", "disk_bytes", "MB"),
+            ("disk after exit", "disk_settled_bytes", "MB")]
     by = {(r["tool"], r["workload"]): r for r in results}
     peers = [t for t in tools if t != "trackline"]
     head = ["workload", "measure", *[f"{t}" for t in tools], *[f"{p}/trackline" for p in peers]]

@@ -153,3 +153,36 @@ def test_switching_to_wal_retries_while_the_new_file_is_locked() -> None:
 
     with pytest.raises(sqlite3.OperationalError, match="disk I/O"):
         engine_module._set_wal(Broken())
+
+
+def test_a_new_store_has_8_kb_pages_and_an_old_one_keeps_its_own(tmp_path: Path) -> None:
+    new = open_store(f"sqlite:///{tmp_path / 'new.db'}")
+    with new.engine.connect() as conn:
+        assert conn.exec_driver_sql("PRAGMA page_size").scalar() == engine_module.PAGE_SIZE == 8192
+    old_path = tmp_path / "old.db"
+    with sqlite3.connect(old_path) as conn:  # made by an older trackline: SQLite's default 4 KB
+        conn.execute("PRAGMA page_size=4096")
+        conn.execute("CREATE TABLE made_before (x INTEGER)")
+    old = open_store(f"sqlite:///{old_path}")  # migrated in place, still 4 KB pages
+    with old.engine.connect() as conn:
+        assert conn.exec_driver_sql("PRAGMA page_size").scalar() == 4096
+        assert "runs" in inspect(conn).get_table_names()
+
+
+def test_histogram_values_stay_inline_on_their_pages(isolated: Path) -> None:
+    """A 64-bin histogram is ~1.5-1.8 KB of JSON: on 4 KB pages each took an overflow page
+    (~4.7 KB per value); on 8 KB pages it stays in its b-tree leaf (~1.7 KB)."""
+    import numpy as np
+
+    import trackline
+
+    rng = np.random.default_rng(0)
+    run = trackline.init(project="pages")
+    for _ in range(1000):
+        run.log({"h": trackline.Histogram(rng.normal(size=2000), num_bins=64)})
+    run.finish()
+    db = isolated / "home" / "trackline.db"
+    with sqlite3.connect(db) as conn:
+        conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        page_size, pages = conn.execute("PRAGMA page_size").fetchone()[0], conn.execute("PRAGMA page_count").fetchone()[0]
+    assert page_size * pages / 1000 < 3000  # bytes per histogram, everything else in the store included
