@@ -1,5 +1,6 @@
 // The REST API client. Errors carry the server's message (every API error is JSON).
 
+import type { SweepDetail, SweepSummary } from './sweeps';
 import type { KeyInfo, LogLine, Project, Run, RunDetail, RunFile, SeriesAnswer } from './types';
 
 export class ApiError extends Error {
@@ -64,6 +65,9 @@ export const api = {
       headers: { 'content-type': 'application/json' },
       body: JSON.stringify(body),
     }),
+  sweeps: (e: string, p: string) =>
+    request<{ sweeps: SweepSummary[] }>(projectPath(e, p) + '/sweeps').then((r) => r.sweeps),
+  sweep: (e: string, p: string, id: string) => request<SweepDetail>(`${projectPath(e, p)}/sweeps/${enc(id)}`),
 };
 
 /** Every run of a project, page by page; ``onPage`` sees the runs so far after each page. */

@@ -1,6 +1,7 @@
 // A tiny History-API router: the location as reactive state, and links that don't reload.
 
 import { parseArtifactRoute, type ArtifactRoute } from './artifacts/routes';
+import { parseSweepRoute, type SweepRoute } from './sweeps';
 
 export const location = $state({ path: window.location.pathname, search: window.location.search });
 
@@ -46,6 +47,7 @@ export type Route =
   | { page: 'workspace'; entity: string; project: string }
   | { page: 'run'; entity: string; project: string; runId: string }
   | ArtifactRoute
+  | SweepRoute
   | { page: 'missing' };
 
 export function parseRoute(path: string): Route {
@@ -53,5 +55,5 @@ export function parseRoute(path: string): Route {
   if (parts.length === 0) return { page: 'projects' };
   if (parts.length === 2) return { page: 'workspace', entity: parts[0], project: parts[1] };
   if (parts.length === 4 && parts[2] === 'runs') return { page: 'run', entity: parts[0], project: parts[1], runId: parts[3] };
-  return parseArtifactRoute(parts) ?? { page: 'missing' };
+  return parseArtifactRoute(parts) ?? parseSweepRoute(parts) ?? { page: 'missing' };
 }
