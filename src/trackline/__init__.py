@@ -52,6 +52,7 @@ __all__ = [
     "UsageError",
     "Video",
     "__version__",
+    "agent",
     "alert",
     "config",
     "define_metric",
@@ -72,6 +73,7 @@ __all__ = [
     "save",
     "setup",
     "summary",
+    "sweep",
     "teardown",
     "termerror",
     "termlog",
@@ -152,6 +154,10 @@ def __getattr__(name: str) -> Any:
         from trackline import data_types
 
         return getattr(data_types, name)
+    if name in ("sweep", "agent"):  # W&B's sweeps, on the local store (trackline/sweeps/)
+        from trackline.sweeps import agent as sweeps
+
+        return getattr(sweeps, name)
     if name in ("plot", "plot_table"):
         import trackline.plot as plot_module
 

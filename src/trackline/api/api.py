@@ -208,6 +208,14 @@ class Api:
 
     # -- projects ---------------------------------------------------------------------------
 
+    def sweep(self, path: str = "") -> Any:
+        """One sweep by ``entity/project/sweep_id`` (or ``project/sweep_id``, a bare id in the
+        default project, or its URL). Raises ``ProjectNotFoundError`` when there is none."""
+        from trackline.api.sweeps import Sweep
+
+        entity, project, sweep_id = self._parse_path(path)
+        return Sweep.get(self, entity, project, sweep_id)
+
     def projects(self, entity: str | None = None, per_page: int = 200) -> list[Project]:
         """Projects of ``entity``; every project in the store when no entity is given."""
         return [Project(self, row) for row in self.reader.projects(entity)]

@@ -194,7 +194,9 @@ class Project:
         return self._api.runs(f"{self.entity}/{self.name}", filters=filters, order=order, per_page=per_page)
 
     def sweeps(self) -> list[Any]:
-        return []
+        from trackline.api.sweeps import project_sweeps
+
+        return project_sweeps(self._api, self.entity, self.name)
 
     def to_dict(self) -> dict[str, Any]:
         return {

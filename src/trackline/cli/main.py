@@ -14,6 +14,7 @@ from trackline.cli.rm import rm_cmd, runs_group
 from trackline.cli.show import show_cmd
 from trackline.cli.sql import query_cmd
 from trackline.cli.status import status_cmd
+from trackline.cli.sweep import agent_cmd, sweep_cmd
 from trackline.cli.sync import offline_cmd, online_cmd, sync_cmd
 from trackline.cli.ui import ui_cmd
 
@@ -38,6 +39,8 @@ cli.add_command(online_cmd)
 cli.add_command(ui_cmd)
 cli.add_command(artifact_group)
 cli.add_command(gc_cmd)
+cli.add_command(sweep_cmd)
+cli.add_command(agent_cmd)
 
 
 def main() -> None:

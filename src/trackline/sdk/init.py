@@ -112,9 +112,15 @@ def init(
     if sum(x is not None for x in (s.resume, s.resume_from, s.fork_from)) > 1:
         raise ValueError("You cannot specify more than one of `resume`, `resume_from`, or `fork_from`")
     if s.sweep_id:
+        # As W&B: a sweep's trial goes to the sweep's project under the agent's run id.
+        dropped = [f for f in ("project", "entity", "run_id") if s.source(f) == "init"]
         for field, label in (("project", "project"), ("entity", "entity"), ("run_id", "run ID")):
-            if s.source(field) == "init":
+            if field in dropped:
                 printer.warn(f"Ignoring {label} {getattr(s, field)!r} when running a sweep.")
+        if dropped:
+            base = resolve(settings, {k: v for k, v in init_args.items() if k not in dropped})
+            for field in dropped:
+                setattr(s, field, getattr(base, field))
 
     # Reinit: another run is active in this process.
     previous = [r for r in lifecycle.active_runs() if not getattr(r, "_finished", False)]

@@ -15,7 +15,7 @@ from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response
 from starlette.routing import Mount, Route
 
-from trackline.server import api, artifacts, media
+from trackline.server import api, artifacts, media, sweeps
 from trackline.server.errors import ApiError, error_body
 from trackline.server.responses import JSON
 from trackline.server.static import UIFiles
@@ -133,7 +133,7 @@ def create_app(
     }
     app = Starlette(
         routes=[
-            Mount("/api/v1", routes=[*api.routes, *media.routes, *artifacts.routes]),
+            Mount("/api/v1", routes=[*api.routes, *media.routes, *artifacts.routes, *sweeps.routes]),
             Route("/api/{path:path}", not_found_api, methods=["GET", "POST", "PATCH", "PUT", "DELETE"]),
             Route("/{path:path}", page, methods=["GET", "HEAD"]),
         ],

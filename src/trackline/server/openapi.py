@@ -98,11 +98,12 @@ _SCHEMAS: dict[str, Any] = {
 
 def spec() -> dict[str, Any]:
     """The OpenAPI document: the core API, the media routes (server/media.py) and artifacts (server/artifacts.py)."""
-    from trackline.server import artifacts, media
+    from trackline.server import artifacts, media, sweeps
 
     doc = _core_spec()
     doc["paths"].update(media.OPENAPI_PATHS)
     doc["paths"].update(artifacts.OPENAPI_PATHS)
+    doc["paths"].update(sweeps.OPENAPI_PATHS)
     return doc
 
 

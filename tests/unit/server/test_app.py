@@ -10,7 +10,7 @@ import pytest
 from starlette.routing import Mount, Route
 
 from tests.unit.server.conftest import Client, assert_error, run_async
-from trackline.server import api, artifacts, create_app, media
+from trackline.server import api, artifacts, create_app, media, sweeps
 from trackline.server.openapi import spec
 from trackline.storage import open_store
 
@@ -86,7 +86,7 @@ def test_allowed_hosts_refuse_other_host_headers(empty_store, tmp_path: Path) ->
 
 def _route_paths() -> set[tuple[str, str]]:
     out = set()
-    for r in [*api.routes, *media.routes, *artifacts.routes]:
+    for r in [*api.routes, *media.routes, *artifacts.routes, *sweeps.routes]:
         assert isinstance(r, (Route, Mount))
         path = "/api/v1" + re.sub(r"\{(\w+):path\}", r"{\1}", r.path)
         for m in (r.methods or set()) - {"HEAD"}:

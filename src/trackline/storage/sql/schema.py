@@ -308,3 +308,33 @@ artifact_lineage = Table(
 )
 Index("ix_artifact_lineage_version", artifact_lineage.c.version_id)
 Index("ix_artifact_lineage_run", artifact_lineage.c.run_pk)
+
+# -- 0005: sweeps (owned by trackline.sweeps; reads and writes in sql/sweeps.py) -------------
+#
+# A sweep is a search config in a project; each trial an agent starts is claimed as a row
+# of ``sweep_trials`` (its run id and the parameters it got) in the same transaction that
+# read the trials before it, so agents sharing a sweep never run one grid point twice.
+# The trial's result is its run's summary (the run carries ``sweep_id`` too).
+
+sweeps = Table(
+    "sweeps",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("project_id", Integer, ForeignKey("projects.id", ondelete="CASCADE"), nullable=False),
+    Column("sweep_id", String(64), nullable=False),
+    Column("name", Text),
+    Column("config", JSONType, nullable=False),
+    Column("state", String(16), nullable=False),  # RUNNING | PAUSED | FINISHED | CANCELED
+    Column("created_at", Float, nullable=False),
+    Column("updated_at", Float, nullable=False),
+    UniqueConstraint("project_id", "sweep_id", name="uq_sweeps_project_sweep"),
+)
+
+sweep_trials = Table(
+    "sweep_trials",
+    metadata,
+    Column("sweep_pk", Integer, ForeignKey("sweeps.id", ondelete="CASCADE"), primary_key=True),
+    Column("run_id", String(128), primary_key=True),
+    Column("params", JSONType, nullable=False),
+    Column("created_at", Float, nullable=False),
+)

@@ -1,0 +1,170 @@
+"""Sweeps end to end on a real store: trackline.sweep / agent in-process, agents in several
+processes sharing one grid, the CLI (sweep, agent with a program, state changes, errors),
+the public Api and the REST endpoints the UI reads."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+import trackline
+from tests.conftest import PYTHON, child_env
+from tests.unit.server.conftest import Client
+from trackline.server import create_app
+from trackline.storage import open_store
+
+GRID = {
+    "method": "grid",
+    "metric": {"name": "loss", "goal": "minimize"},
+    "parameters": {"lr": {"values": [0.001, 0.01, 0.1]}, "depth": {"values": [2, 4]}},
+}
+
+
+def train() -> None:
+    run = trackline.init(project="elsewhere", id="ignored-id", config={"lr": 99, "extra": 1})
+    run.config.update({"lr": 5}, allow_val_change=True)  # locked by the sweep: ignored, with a warning
+    run.log({"loss": (run.config.lr - 0.01) ** 2 + run.config.depth})
+    run.finish()
+
+
+def test_a_grid_sweep_runs_every_point_once_in_the_sweeps_project(isolated: Path) -> None:
+    sweep_id = trackline.sweep(GRID, project="sw")
+    assert len(sweep_id) == 8
+    trackline.agent(sweep_id, function=train, count=2)
+    sweep = trackline.Api().sweep(f"sw/{sweep_id}")
+    assert sweep.state == "RUNNING" and len(sweep.runs) == 2 and sweep.expected_run_count == 6
+    trackline.agent(f"sw/{sweep_id}", function=train)  # a second agent takes the rest, then stops
+    sweep = trackline.Api().sweep(f"sw/{sweep_id}")
+    assert sweep.state == "FINISHED"
+    runs = sweep.runs
+    points = sorted((r.config["lr"], r.config["depth"]) for r in runs)
+    assert points == sorted((lr, d) for lr in (0.001, 0.01, 0.1) for d in (2, 4))
+    for run in runs:
+        assert run.project == "sw" and run.id != "ignored-id" and run.sweep_name == sweep_id
+        assert run.config["extra"] == 1  # the function's own config is kept next to the sweep's
+        assert run.summary["loss"] == pytest.approx((run.config["lr"] - 0.01) ** 2 + run.config["depth"])
+    best = sweep.best_run()
+    assert best is not None and (best.config["lr"], best.config["depth"]) == (0.01, 2)
+    assert sweep.best_run(order="-summary_metrics.loss").config["depth"] == 4  # the worst, by another order
+    assert [s.id for s in trackline.Api().project("sw").sweeps()] == [sweep_id]
+    assert sweep.url.endswith(f"/sw/sweeps/{sweep_id}")
+
+
+def test_a_failing_trial_is_marked_failed_and_the_agent_goes_on(isolated: Path) -> None:
+    calls = []
+
+    def flaky() -> None:
+        run = trackline.init()
+        calls.append(run.id)
+        if len(calls) == 1:
+            raise RuntimeError("diverged")
+        run.log({"loss": 1.0})
+
+    sweep_id = trackline.sweep({**GRID, "method": "random"}, project="sw")
+    trackline.agent(sweep_id, function=flaky, count=3)
+    runs = {r.id: r for r in trackline.Api().sweep(f"sw/{sweep_id}").runs}
+    assert list(runs) != [] and runs[calls[0]].state == "failed"  # finished with exit code 1
+    assert [runs[c].state for c in calls[1:]] == ["finished", "finished"]  # left open: finished by the agent
+
+
+def test_five_failures_without_a_success_stop_the_agent(isolated: Path) -> None:
+    def broken() -> None:
+        raise ValueError("bad")
+
+    sweep_id = trackline.sweep({**GRID, "method": "random"}, project="sw")
+    trackline.agent(sweep_id, function=broken, count=50)
+    assert trackline.Api().sweep(f"sw/{sweep_id}").to_dict()["run_count"] == 5
+
+
+def test_bad_configs_and_arguments_are_clear_errors(isolated: Path) -> None:
+    from trackline.sweeps.search import SweepConfigError
+
+    with pytest.raises(SweepConfigError, match="method"):
+        trackline.sweep({"parameters": {"lr": {"values": [1]}}})
+    with pytest.raises(TypeError, match="expected a dict"):
+        trackline.sweep("grid")  # type: ignore[arg-type]
+    sweep_id = trackline.sweep(GRID, project="sw")
+    with pytest.raises(ValueError, match="count must be a positive integer"):
+        trackline.agent(sweep_id, function=train, count=0)
+    with pytest.raises(trackline.UsageError, match="no sweep 'nope0000'"):
+        trackline.agent("sw/nope0000", function=train)
+
+
+PROGRAM = r"""
+import argparse, trackline
+p = argparse.ArgumentParser()
+p.add_argument("--lr", type=float)
+p.add_argument("--depth", type=int)
+args = p.parse_args()
+run = trackline.init()
+assert run.config.lr == args.lr and run.config.depth == args.depth, (dict(run.config), args)
+run.log({"loss": (args.lr - 0.01) ** 2 + args.depth})
+run.finish()
+"""
+
+
+def cli(root: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([PYTHON, "-m", "trackline.cli.main", *args], cwd=root / "work", env=child_env(root),
+                          capture_output=True, text=True, timeout=300)
+
+
+@pytest.mark.slow
+def test_the_cli_and_two_agent_processes_share_one_grid(tmp_path: Path) -> None:
+    (tmp_path / "work").mkdir(exist_ok=True)
+    (tmp_path / "work" / "train.py").write_text(PROGRAM)
+    import yaml
+
+    (tmp_path / "work" / "sweep.yaml").write_text(yaml.safe_dump({**GRID, "program": "train.py"}))
+    made = cli(tmp_path, "sweep", "sweep.yaml", "-p", "clisw", "--json")
+    assert made.returncode == 0, made.stderr
+    path = json.loads(made.stdout)["path"]
+    assert path.endswith("/clisw/" + json.loads(made.stdout)["id"])
+    agents = [subprocess.Popen([PYTHON, "-m", "trackline.cli.main", "agent", path], cwd=tmp_path / "work",
+                               env=child_env(tmp_path), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+              for _ in range(2)]
+    for a in agents:
+        _, err = a.communicate(timeout=300)
+        assert a.returncode == 0, err
+    store = open_store(str(tmp_path / "home" / "trackline.db"))
+    from trackline.storage.sql.sweeps import SweepDB
+
+    db = SweepDB(store)
+    row = db.find(path.rsplit("/", 1)[1])[0]
+    trials = db.trials(row)
+    assert len(trials) == 6 and row["state"] == "FINISHED"
+    assert len({json.dumps(t["params"], sort_keys=True) for t in trials}) == 6  # no grid point twice
+    assert {t["state"] for t in trials} == {"finished"}
+
+    paused = cli(tmp_path, "sweep", "--pause", path, "--json")
+    assert paused.returncode == 0 and json.loads(paused.stdout)["state"] == "PAUSED"
+    bad = cli(tmp_path, "sweep", "--resume", "clisw/zzzzzzzz")
+    assert bad.returncode == 2 and "no sweep 'zzzzzzzz'" in bad.stderr
+    (tmp_path / "work" / "bad.yaml").write_text("method: annealing\nparameters: {lr: {values: [1]}}\n")
+    refused = cli(tmp_path, "sweep", "bad.yaml")
+    assert refused.returncode == 2 and "method" in refused.stderr
+
+
+def test_the_rest_endpoints_the_ui_reads(isolated: Path, tmp_path: Path) -> None:
+    sweep_id = trackline.sweep(GRID, project="sw")
+    trackline.agent(sweep_id, function=train, count=4)
+    store = open_store(str(isolated / "home" / "trackline.db"))
+    static = tmp_path / "static-empty"
+    static.mkdir()
+    client = Client(create_app(store, static_dir=static))
+    entity = trackline.Api().sweep(f"sw/{sweep_id}").entity
+    listing = client.get(f"/api/v1/projects/{entity}/sw/sweeps").json()["sweeps"]
+    assert [(s["id"], s["state"], s["method"], s["run_count"], s["expected_run_count"]) for s in listing] == [
+        (sweep_id, "RUNNING", "grid", 4, 6)]
+    assert listing[0]["metric"] == {"name": "loss", "goal": "minimize"}
+    one: dict[str, Any] = client.get(f"/api/v1/projects/{entity}/sw/sweeps/{sweep_id}").json()
+    assert one["parameters"] == ["lr", "depth"] and len(one["runs"]) == 4
+    best = min(one["runs"], key=lambda r: r["metric"])
+    assert one["best_run"] == best["id"] == listing[0]["best"]["run_id"]
+    assert set(one["runs"][0]["params"]) == {"lr", "depth"} and one["config"]["method"] == "grid"
+    missing = client.get(f"/api/v1/projects/{entity}/sw/sweeps/nope")
+    assert missing.status_code == 404 and "sweep" in missing.json()["error"]["message"]
+    assert "/api/v1/projects/{entity}/{project}/sweeps/{sweep_id}" in client.get("/api/v1/openapi.json").json()["paths"]
