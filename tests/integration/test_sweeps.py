@@ -168,3 +168,42 @@ def test_the_rest_endpoints_the_ui_reads(isolated: Path, tmp_path: Path) -> None
     missing = client.get(f"/api/v1/projects/{entity}/sw/sweeps/nope")
     assert missing.status_code == 404 and "sweep" in missing.json()["error"]["message"]
     assert "/api/v1/projects/{entity}/{project}/sweeps/{sweep_id}" in client.get("/api/v1/openapi.json").json()["paths"]
+
+
+def test_concurrent_claims_never_take_one_grid_point_twice(store_url: str) -> None:
+    """Eight threads claim trials of one 24-point grid at once, on SQLite and PostgreSQL:
+    every point exactly once, then the sweep is FINISHED."""
+    import random
+    import threading
+
+    from trackline.storage.sql.sweeps import SweepDB
+    from trackline.sweeps.agent import _proposer
+    from trackline.sweeps.search import validate
+
+    config = {"method": "grid", "parameters": {"a": {"values": list(range(6))}, "b": {"values": list("wxyz")}}}
+    store = open_store(store_url)
+    try:
+        db = SweepDB(store)
+        row = db.create("e", "p", "grid0001", config)
+        propose = _proposer(validate(config), random.Random(0))
+        claimed: list[dict[str, Any]] = []
+        errors: list[BaseException] = []
+
+        def claimer() -> None:
+            try:
+                while (got := db.claim(row["id"], propose)) is not None:
+                    claimed.append(got[1])
+            except BaseException as exc:
+                errors.append(exc)
+
+        threads = [threading.Thread(target=claimer) for _ in range(8)]
+        for th in threads:
+            th.start()
+        for th in threads:
+            th.join()
+        assert not errors, errors[0]
+        assert sorted((c["a"], c["b"]) for c in claimed) == sorted((a, b) for a in range(6) for b in "wxyz")
+        assert db.get("e", "p", "grid0001")["state"] == "FINISHED"  # type: ignore[index]
+        assert len(db.trials(row)) == 24
+    finally:
+        store.close()

@@ -107,6 +107,9 @@ class SweepDB:
         says it is done (the sweep is then marked FINISHED)."""
 
         def run(conn: Connection) -> tuple[str, dict[str, Any]] | None:
+            # PostgreSQL: lock the sweep's row, so claims queue as SQLite's BEGIN IMMEDIATE
+            # makes them (FOR UPDATE renders as nothing there).
+            conn.execute(select(t.sweeps.c.id).where(t.sweeps.c.id == sweep_pk).with_for_update())
             row = conn.execute(_sweep_select().where(t.sweeps.c.id == sweep_pk)).first()
             if row is None:
                 return None
