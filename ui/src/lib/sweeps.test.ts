@@ -248,6 +248,13 @@ describe('parallel coordinates layout', () => {
     expect(nearestLine({ ...L, lines: [] }, 0, 0)).toBeNull();
   });
 
+  it('takes parameter names from the runs when the API has none, once each', () => {
+    const D = layoutParallel({ config: {}, parameters: [], runs: [run('x', { a: 1, b: 'q' }, null), run('y', { b: 'r', c: true }, 1)], metric: null }, null, 400, 300);
+    expect(D.axes.map((a) => a.label)).toEqual(['a', 'b', 'c', 'metric']);
+    const dup = layoutParallel({ ...detail, parameters: ['lr', 'lr'] }, null, 400, 300);
+    expect(dup.axes.map((a) => a.label)).toEqual(['lr', 'val/loss']);
+  });
+
   it('copes with no runs and no parameters', () => {
     const E = layoutParallel({ config: {}, parameters: [], runs: [], metric: null }, null, 400, 300);
     expect(E.axes.map((a) => a.label)).toEqual(['metric']);

@@ -292,7 +292,7 @@ export function layoutParallel(
   pad = { left: 56, right: 72, top: 34, bottom: 46 },
 ): PcLayout {
   const runs = detail.runs ?? [];
-  const params = detail.parameters?.length ? detail.parameters : paramNames(runs);
+  const params = [...new Set(detail.parameters?.length ? detail.parameters : paramNames(runs))];
   const axes = params.map((name) => {
     const spec = paramSpec(detail.config, name);
     const order = Array.isArray(spec?.values) ? (spec.values as unknown[]) : undefined;
