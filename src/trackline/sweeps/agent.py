@@ -255,6 +255,19 @@ def _run_function(function: Callable[[], Any]) -> bool:
     return not failed
 
 
+def _finish_if_complete(db: Any, sweep_pk: int, config: dict[str, Any]) -> None:
+    """Mark a RUNNING sweep FINISHED once its grid (or ``run_cap``) is used up, though the
+    agent stopped at ``count`` before asking for one more trial."""
+    from trackline.sweeps.report import expected_run_count
+
+    expected = expected_run_count(config)
+    if expected is None:
+        return
+    for row in db.find_by_pk(sweep_pk):
+        if row["state"] == "RUNNING" and int(row["run_count"]) >= expected:
+            db.set_state(sweep_pk, "FINISHED")
+
+
 def agent(sweep_id: str, function: Callable[[], Any] | None = None, entity: str | None = None,
           project: str | None = None, count: int | None = None, forward_signals: bool = False,
           term_timeout: float | None = None) -> None:
@@ -299,5 +312,6 @@ def agent(sweep_id: str, function: Callable[[], Any] | None = None, entity: str 
             if not succeeded and failed >= MAX_INITIAL_FAILURES:
                 termwarn(f"Detected {failed} failed runs in the first {done}: the agent stops.")
                 break
+        _finish_if_complete(db, row["id"], config)
     finally:
         store.close()

@@ -72,6 +72,11 @@ class SweepDB:
             rows = conn.execute(_sweep_select().where(t.sweeps.c.sweep_id == sweep_id)).all()
         return [dict(r._mapping) for r in rows]
 
+    def find_by_pk(self, sweep_pk: int) -> list[dict[str, Any]]:
+        with self.engine.connect() as conn:
+            rows = conn.execute(_sweep_select().where(t.sweeps.c.id == sweep_pk)).all()
+        return [dict(r._mapping) for r in rows]
+
     def in_project(self, entity: str, project: str) -> list[dict[str, Any]]:
         p = t.projects.c
         with self.engine.connect() as conn:
