@@ -49,6 +49,7 @@ def test_a_grid_sweep_runs_every_point_once_in_the_sweeps_project(isolated: Path
         assert run.summary["loss"] == pytest.approx((run.config["lr"] - 0.01) ** 2 + run.config["depth"])
     best = sweep.best_run()
     assert best is not None and (best.config["lr"], best.config["depth"]) == (0.01, 2)
+    assert best.sweep.id == sweep_id and best.sweep.state == "FINISHED"  # W&B's run.sweep: the Sweep itself
     assert sweep.best_run(order="-summary_metrics.loss").config["depth"] == 4  # the worst, by another order
     assert [s.id for s in trackline.Api().project("sw").sweeps()] == [sweep_id]
     assert sweep.url.endswith(f"/sw/sweeps/{sweep_id}")

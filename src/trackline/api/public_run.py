@@ -267,9 +267,20 @@ class Run:
         return self._row.get("sweep_id")
 
     @property
-    def sweep(self) -> SweepRef | None:
+    def sweep(self) -> Any:
+        """The run's sweep (``api/sweeps.py``: config, state, runs, best run), or a reference
+        (id, path, url) when the store does not hold it (a run given ``TRACKLINE_SWEEP_ID`` by
+        hand, or a sweep read over HTTP); None outside a sweep."""
         sid = self._row.get("sweep_id")
-        return None if not sid else SweepRef(self.entity, self.project, sid, self._api.settings.app_url)
+        if not sid:
+            return None
+        if self._api.store is not None:
+            from trackline.api.sweeps import Sweep, _db
+
+            row = _db(self._api).get(self.entity, self.project, sid)
+            if row is not None:
+                return Sweep(self._api, row)
+        return SweepRef(self.entity, self.project, sid, self._api.settings.app_url)
 
     @property
     def lastHistoryStep(self) -> int:  # W&B's name
