@@ -156,6 +156,37 @@ def test_sweep_page_draws_parallel_coordinates_and_a_sortable_runs_table(sweep_u
     p.wait_for_url(re.compile(rf"/sw/runs/{sweep_ui.best_run}$"))
 
 
+def test_run_page_links_back_to_its_sweep(sweep_ui: SweepUI, page: Page) -> None:
+    p: Any = page.page
+    p.goto(sweep_ui.page_url(f"/sweeps/{sweep_ui.sweep_id}"))
+    heading = p.get_by_test_id("sweep-name")
+    heading.wait_for()
+    title = heading.inner_text().strip()
+    assert title
+    # follow a run link from the sweep's runs table to that run's page
+    link = p.get_by_test_id("sweep-runs").locator("tbody tr").nth(1).locator("td.name a")
+    run_id = link.get_attribute("href").rsplit("/", 1)[-1]
+    link.click()
+    p.wait_for_url(re.compile(rf"/sw/runs/{run_id}$"))
+    overview = p.get_by_test_id("overview")
+    overview.wait_for()
+    sweep_row = overview.get_by_test_id("run-sweep")
+    sweep_row.wait_for()
+    assert sweep_row.inner_text().strip() == sweep_ui.sweep_id
+    assert overview.locator("dt", has_text=re.compile(r"^Sweep$")).count() == 1
+    sweep_link = sweep_row.get_by_role("link", name=sweep_ui.sweep_id, exact=True)
+    assert sweep_link.get_attribute("href") == f"/{sweep_ui.entity}/sw/sweeps/{sweep_ui.sweep_id}"
+    page.shot("run-page-sweep-row")
+    # the link navigates in place (no full reload): a marker on window survives the click
+    p.evaluate("window.__sameDocument = true")
+    sweep_link.click()
+    p.wait_for_url(re.compile(rf"/sw/sweeps/{sweep_ui.sweep_id}$"))
+    heading.wait_for()
+    assert heading.inner_text().strip() == title
+    p.get_by_test_id("parallel-coords").wait_for()
+    assert p.evaluate("window.__sameDocument") is True
+
+
 def test_unknown_sweep_says_not_found(sweep_ui: SweepUI, page: Page) -> None:
     p: Any = page.page
     p.goto(sweep_ui.page_url("/sweeps/nosuchsweep"))
