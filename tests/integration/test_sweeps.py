@@ -82,7 +82,7 @@ def test_five_failures_without_a_success_stop_the_agent(isolated: Path) -> None:
 
 
 def test_bad_configs_and_arguments_are_clear_errors(isolated: Path) -> None:
-    from trackline.sweeps.search import SweepConfigError
+    from trackline.sweeps.config import SweepConfigError
 
     with pytest.raises(SweepConfigError, match="method"):
         trackline.sweep({"parameters": {"lr": {"values": [1]}}})
@@ -179,7 +179,7 @@ def test_concurrent_claims_never_take_one_grid_point_twice(store_url: str) -> No
 
     from trackline.storage.sql.sweeps import SweepDB
     from trackline.sweeps.agent import _proposer
-    from trackline.sweeps.search import validate
+    from trackline.sweeps.config import validate
 
     config = {"method": "grid", "parameters": {"a": {"values": list(range(6))}, "b": {"values": list("wxyz")}}}
     store = open_store(store_url)

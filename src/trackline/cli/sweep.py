@@ -55,7 +55,7 @@ def sweep_cmd(config_or_id: str, project: str | None, entity: str | None, action
     from trackline.errors import UsageError
     from trackline.sweeps.agent import _open, _settings, find_sweep
     from trackline.sweeps.agent import sweep as create
-    from trackline.sweeps.search import SweepConfigError
+    from trackline.sweeps.config import SweepConfigError
 
     _use_store(store)
     if action is None:

@@ -1,7 +1,7 @@
 """Hyperparameter sweeps, as W&B's ``wandb.sweep`` / ``wandb.agent``, with a local controller.
 
-* ``search.py``: the sweep config (validation, W&B's schema) and the search methods (grid,
-  random, bayes): which parameters the next trial gets.
+* ``config.py``: the sweep config (W&B's schema), checked and normalized.
+* ``search.py``: the search methods (grid, random, bayes): which parameters the next trial gets.
 * ``agent.py``: ``trackline.sweep()`` (create) and ``trackline.agent()`` (run trials, in this
   process or as the config's program), claiming each trial in the store so several agents
   share one sweep.

@@ -72,7 +72,7 @@ def sweep(sweep: Mapping[str, Any] | Callable[[], Mapping[str, Any]], entity: st
     """
     from trackline.sdk.printer import termlog
     from trackline.storage.sql.sweeps import SweepDB
-    from trackline.sweeps.search import validate
+    from trackline.sweeps.config import validate
 
     config = sweep() if callable(sweep) else sweep
     if not isinstance(config, Mapping):
@@ -274,7 +274,7 @@ def agent(sweep_id: str, function: Callable[[], Any] | None = None, entity: str 
     """Run trials of a sweep: ``count`` of them, or until the search has nothing more to propose."""
     from trackline.sdk.printer import termlog, termwarn
     from trackline.storage.sql.sweeps import SweepDB
-    from trackline.sweeps.search import validate
+    from trackline.sweeps.config import validate
 
     if count is not None and (isinstance(count, bool) or not isinstance(count, int) or count < 1):
         raise ValueError(f"agent: count must be a positive integer, got {count!r}")

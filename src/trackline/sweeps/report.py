@@ -34,7 +34,8 @@ def _flat(params: Any, prefix: str = "") -> dict[str, Any]:
 
 def expected_run_count(config: Mapping[str, Any]) -> int | None:
     """Grid: its number of points (capped by ``run_cap``); otherwise ``run_cap`` or None."""
-    from trackline.sweeps.search import SweepConfigError, grid_size, validate
+    from trackline.sweeps.config import SweepConfigError, validate
+    from trackline.sweeps.search import grid_size
 
     cap = config.get("run_cap")
     try:
