@@ -208,3 +208,63 @@ def test_concurrent_claims_never_take_one_grid_point_twice(store_url: str) -> No
         assert len(db.trials(row)) == 24
     finally:
         store.close()
+
+
+def test_hyperband_stops_bad_trials_while_they_run(isolated: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A grid whose first point is best: every later trial is worse at the first bracket and
+    is stopped there (its thread gets EarlyStop), finished, with fewer steps than it would log."""
+    import time
+
+    from trackline.sweeps import early_stop
+
+    monkeypatch.setattr(early_stop, "POLL_S", 0.05)
+    steps = 150
+
+    def slow_train() -> None:
+        run = trackline.init()
+        for i in range(steps):
+            run.log({"loss": run.config.q + 1.0 / (i + 1)})
+            time.sleep(0.02)
+
+    config = {"method": "grid", "metric": {"name": "loss", "goal": "minimize"},
+              "parameters": {"q": {"values": [1, 2, 3]}},
+              "early_terminate": {"type": "hyperband", "min_iter": 3, "eta": 2}}
+    sweep_id = trackline.sweep(config, project="hb")
+    trackline.agent(sweep_id, function=slow_train)
+    runs = sorted(trackline.Api().sweep(f"hb/{sweep_id}").runs, key=lambda r: r.config["q"])
+    rows = [len(list(r.scan_history(keys=["loss"]))) for r in runs]
+    assert [r.state for r in runs] == ["finished"] * 3
+    assert rows[0] == steps  # the first (and best) run had no one to lose to
+    assert all(3 <= n < steps for n in rows[1:]), rows  # the others stopped after the first bracket
+
+
+SLOW_PROGRAM = r"""
+import time, trackline
+run = trackline.init()
+for i in range(150):
+    run.log({"loss": run.config.q + 1.0 / (i + 1)})
+    time.sleep(0.02)
+run.finish()
+"""
+
+
+@pytest.mark.slow
+def test_hyperband_stops_a_trial_program_with_sigterm(tmp_path: Path) -> None:
+    import yaml
+
+    work = tmp_path / "work"
+    work.mkdir(exist_ok=True)
+    (work / "slow.py").write_text(SLOW_PROGRAM)
+    config = {"method": "grid", "program": "slow.py", "metric": {"name": "loss", "goal": "minimize"},
+              "parameters": {"q": {"values": [1, 2]}},
+              "early_terminate": {"type": "hyperband", "min_iter": 3, "eta": 2}}
+    (work / "sweep.yaml").write_text(yaml.safe_dump(config))
+    made = cli(tmp_path, "sweep", "sweep.yaml", "-p", "hbcli", "--json")
+    assert made.returncode == 0, made.stderr
+    ran = cli(tmp_path, "agent", json.loads(made.stdout)["path"])
+    assert ran.returncode == 0, ran.stderr
+    api = trackline.Api(overrides={"store": str(tmp_path / "home" / "trackline.db")})
+    runs = sorted(api.sweep(json.loads(made.stdout)["path"]).runs, key=lambda r: r.config["q"])
+    rows = [len(list(r.scan_history(keys=["loss"]))) for r in runs]
+    assert rows[0] == 150 and 3 <= rows[1] < 150, rows
+    assert runs[1].state == "killed"  # SIGTERM: trackline's handler records it as killed

@@ -234,25 +234,117 @@ class _Env:
                 os.environ[k] = old
 
 
-def _run_function(function: Callable[[], Any]) -> bool:
-    """Run one trial's function in a thread (as W&B's agent does); True if it returned."""
+Check = Callable[[], "int | None"]
+
+
+def _stopper(store: Any, db: Any, sweep: dict[str, Any], config: dict[str, Any], run_id: str) -> Check | None:
+    """With ``early_terminate``: a function telling at which bracket the trial ``run_id`` is
+    stopped (``early_stop.stopped_at``), from the metric series in the store; else None."""
+    from trackline.api.reader import StoreReader
+    from trackline.sweeps.early_stop import stopped_at
+
+    metric = config.get("metric") or {}
+    early = config.get("early_terminate")
+    if not early or not metric.get("name"):
+        return None
+    name, goal = metric["name"], metric.get("goal", "minimize")
+    reader = StoreReader(store)
+    ended: dict[str, list[float]] = {}  # series of runs that will not change any more
+
+    def series(rows: list[dict[str, Any]]) -> list[list[float]]:
+        out = []
+        for cols in reader.columns_many(rows, [name]):
+            col = cols.get(name)
+            values = [] if col is None else list(col.values)
+            out.append([float(v) for v in values if isinstance(v, (int, float)) and not isinstance(v, bool)])
+        return out
+
+    def check() -> int | None:
+        rows = []
+        for trial in db.trials(sweep):
+            if trial["run_id"] not in ended:
+                row = reader.get_run(sweep["entity"], sweep["project"], trial["run_id"])
+                if row is not None:
+                    rows.append(row)
+        current: list[float] = []
+        others = list(ended.values())
+        for row, values in zip(rows, series(rows), strict=True):
+            if row["run_id"] == run_id:
+                current = values
+                continue
+            others.append(values)
+            if row["state"] not in ("running", "pending"):
+                ended[row["run_id"]] = values
+        return stopped_at(early, goal, current, others)
+
+    return check
+
+
+def _raise_in(thread: threading.Thread, exc: type[BaseException]) -> None:
+    """Raise ``exc`` in ``thread`` at its next Python instruction (W&B's agent stops an
+    in-process trial the same way)."""
+    import ctypes
+
+    if thread.ident is not None:
+        ctypes.pythonapi.PyThreadState_SetAsyncExc(ctypes.c_ulong(thread.ident), ctypes.py_object(exc))
+
+
+def _run_function(function: Callable[[], Any], check: Check | None = None) -> bool:
+    """Run one trial's function in a thread (as W&B's agent does), stopping it early when
+    ``check`` says so; True unless it raised."""
     from trackline.sdk import lifecycle
-    from trackline.sdk.printer import termerror
+    from trackline.sdk.printer import termerror, termlog
+    from trackline.sweeps import early_stop
 
     failed: list[BaseException] = []
 
     def target() -> None:
         try:
             function()
+        except early_stop.EarlyStop:
+            pass  # stopped by hyperband: the run is finished below, as a normal end
         except BaseException as exc:  # reported below; the agent goes on with the next trial
             failed.append(exc)
             termerror("".join(traceback.format_exception(exc)).rstrip())
 
     thread = threading.Thread(target=target, name="trackline-sweep-trial")
     thread.start()
-    thread.join()
+    stopped = None
+    while thread.is_alive():
+        thread.join(early_stop.POLL_S if check is not None and stopped is None else None)
+        if check is not None and stopped is None and thread.is_alive():
+            stopped = check()
+            if stopped is not None:
+                termlog(f"Hyperband stops this run at iteration {stopped}.")
+                _raise_in(thread, early_stop.EarlyStop)
     lifecycle.finish_all(exit_code=1 if failed else None)  # a run the function left open
     return not failed
+
+
+def _run_command(argv: list[str], check: Check | None, term_timeout: float | None) -> bool:
+    """Run one trial's program, stopping it early (SIGTERM, then SIGKILL after ``term_timeout``
+    seconds) when ``check`` says so; True if it exited 0 or was stopped early."""
+    from trackline.sdk.printer import termlog
+    from trackline.sweeps import early_stop
+
+    proc = subprocess.Popen(argv, env=dict(os.environ))
+    stopped = None
+    while True:
+        try:
+            code = proc.wait(early_stop.POLL_S if check is not None and stopped is None else None)
+            break
+        except subprocess.TimeoutExpired:
+            pass
+        if check is not None and stopped is None:
+            stopped = check()
+            if stopped is not None:
+                termlog(f"Hyperband stops this run at iteration {stopped}.")
+                proc.terminate()
+                try:
+                    proc.wait(term_timeout if term_timeout is not None else 10)
+                except subprocess.TimeoutExpired:
+                    proc.kill()
+    return code == 0 or stopped is not None
 
 
 def _finish_if_complete(db: Any, sweep_pk: int, config: dict[str, Any]) -> None:
@@ -301,11 +393,12 @@ def agent(sweep_id: str, function: Callable[[], Any] | None = None, entity: str 
             env = {"TRACKLINE_SWEEP_ID": row["sweep_id"], "TRACKLINE_RUN_ID": run_id,
                    "TRACKLINE_SWEEP_PARAM_PATH": path, "TRACKLINE_PROJECT": row["project"],
                    "TRACKLINE_ENTITY": row["entity"]}
+            check = _stopper(store, db, row, config, run_id)
             with _Env(env):
                 if function is not None:
-                    ok = _run_function(function)
+                    ok = _run_function(function, check)
                 else:
-                    ok = subprocess.run(command(config, params, path), env=dict(os.environ)).returncode == 0
+                    ok = _run_command(command(config, params, path), check, term_timeout)
             done += 1
             succeeded += ok
             failed += not ok
