@@ -268,3 +268,33 @@ def test_hyperband_stops_a_trial_program_with_sigterm(tmp_path: Path) -> None:
     rows = [len(list(r.scan_history(keys=["loss"]))) for r in runs]
     assert rows[0] == 150 and 3 <= rows[1] < 150, rows
     assert runs[1].state == "killed"  # SIGTERM: trackline's handler records it as killed
+
+
+class _OnlyTheInterface:
+    """A reader with nothing but the Reader methods (no ``store``), as an HTTP reader will be."""
+
+    def __init__(self, inner: Any) -> None:
+        self._inner = inner
+        self.location = "elsewhere"
+
+    def __getattr__(self, name: str) -> Any:
+        if name == "store":
+            raise AttributeError(name)
+        return getattr(self._inner, name)
+
+
+def test_sweeps_are_read_through_the_reader_interface_only(isolated: Path) -> None:
+    from trackline.api.reader import StoreReader
+
+    sweep_id = trackline.sweep(GRID, project="sw")
+    trackline.agent(sweep_id, function=train, count=3)
+    store = open_store(str(isolated / "home" / "trackline.db"))
+    api = trackline.Api(reader=_OnlyTheInterface(StoreReader(store)))  # type: ignore[arg-type]
+    assert api.store is None
+    sweep = api.sweep(f"sw/{sweep_id}")
+    assert sweep.state == "RUNNING" and sweep.expected_run_count == 6 and sweep.config["method"] == "grid"
+    assert len(sweep.runs) == 3 and sweep.best_run() is not None
+    assert sweep.runs[0].sweep.id == sweep_id
+    assert [s.id for s in api.project("sw").sweeps()] == [sweep_id]
+    with pytest.raises(trackline.Error, match="Could not find sweep"):
+        api.sweep("sw/zzzzzzzz")

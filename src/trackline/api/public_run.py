@@ -269,17 +269,16 @@ class Run:
     @property
     def sweep(self) -> Any:
         """The run's sweep (``api/sweeps.py``: config, state, runs, best run), or a reference
-        (id, path, url) when the store does not hold it (a run given ``TRACKLINE_SWEEP_ID`` by
-        hand, or a sweep read over HTTP); None outside a sweep."""
+        (id, path, url) when the reader does not have it (a run given ``TRACKLINE_SWEEP_ID``
+        by hand); None outside a sweep."""
         sid = self._row.get("sweep_id")
         if not sid:
             return None
-        if self._api.store is not None:
-            from trackline.api.sweeps import Sweep, _db
+        from trackline.api.sweeps import Sweep
 
-            row = _db(self._api).get(self.entity, self.project, sid)
-            if row is not None:
-                return Sweep(self._api, row)
+        data = self._api.reader.sweep(self.entity, self.project, sid)
+        if data is not None:
+            return Sweep(self._api, data)
         return SweepRef(self.entity, self.project, sid, self._api.settings.app_url)
 
     @property

@@ -86,6 +86,11 @@ class Reader(Protocol):
 
     def logs(self, run: dict[str, Any], search: str | None = None) -> list[dict[str, Any]]: ...
 
+    # sweeps, as ``trackline/sweeps/report.py`` describes them (the server's /sweeps JSON)
+    def sweeps(self, entity: str, project: str) -> list[dict[str, Any]]: ...
+
+    def sweep(self, entity: str, project: str, sweep_id: str) -> dict[str, Any] | None: ...
+
     def close(self) -> None: ...
 
 
@@ -243,6 +248,16 @@ class StoreReader:
 
     def files(self, run: dict[str, Any]) -> FileSource:
         return StoredFiles(self.store, run["pk"], local_source(run, self.file_roots))
+
+    def sweeps(self, entity: str, project: str) -> list[dict[str, Any]]:
+        from trackline.sweeps.report import sweeps_of
+
+        return sweeps_of(self.store, entity, project)
+
+    def sweep(self, entity: str, project: str, sweep_id: str) -> dict[str, Any] | None:
+        from trackline.sweeps.report import sweep_of
+
+        return sweep_of(self.store, entity, project, sweep_id)
 
     def close(self) -> None:
         self.store.close()

@@ -14,38 +14,30 @@ from trackline.server.artifacts import _ok, _param
 from trackline.server.errors import not_found
 from trackline.server.responses import JSON
 from trackline.storage.sql.store import SQLStore
-from trackline.storage.sql.sweeps import SweepDB
-from trackline.sweeps.report import describe
+from trackline.sweeps.report import sweep_of, sweeps_of
 
 
-def _db(request: Request) -> SweepDB:
+def _store(request: Request) -> SQLStore:
     store: SQLStore = request.app.state.store
-    return SweepDB(store)
+    return store
 
 
-def _list(db: SweepDB, entity: str, project: str) -> dict[str, Any]:
-    out = []
-    for row in db.in_project(entity, project):
-        item = describe(row, db.trials(row))  # the best run needs the trials' results
+def _list(store: SQLStore, entity: str, project: str) -> dict[str, Any]:
+    out = sweeps_of(store, entity, project)
+    for item in out:  # the list page needs the summary only
         for key in ("config", "parameters", "runs", "best_run"):
             item.pop(key, None)
-        out.append(item)
     return {"sweeps": out}
-
-
-def _one(db: SweepDB, entity: str, project: str, sweep_id: str) -> dict[str, Any] | None:
-    row = db.get(entity, project, sweep_id)
-    return None if row is None else describe(row, db.trials(row))
 
 
 async def list_sweeps(request: Request) -> Response:
     p = request.path_params
-    return JSON(await run_in_threadpool(_list, _db(request), p["entity"], p["project"]))
+    return JSON(await run_in_threadpool(_list, _store(request), p["entity"], p["project"]))
 
 
 async def get_sweep(request: Request) -> Response:
     p = request.path_params
-    found = await run_in_threadpool(_one, _db(request), p["entity"], p["project"], p["sweep_id"])
+    found = await run_in_threadpool(sweep_of, _store(request), p["entity"], p["project"], p["sweep_id"])
     if found is None:
         raise not_found(f"sweep {p['entity']}/{p['project']}/{p['sweep_id']}")
     return JSON(found)

@@ -81,3 +81,19 @@ def describe(sweep: dict[str, Any], trials: list[dict[str, Any]] | None = None) 
                best_run=best["id"] if best else None,
                best={"run_id": best["id"], "value": best["metric"]} if best else None)
     return out
+
+
+def sweeps_of(store: Any, entity: str, project: str) -> list[dict[str, Any]]:
+    """Every sweep of a project, newest first, each :func:`describe`d with its runs."""
+    from trackline.storage.sql.sweeps import SweepDB
+
+    db = SweepDB(store)
+    return [describe(row, db.trials(row)) for row in db.in_project(entity, project)]
+
+
+def sweep_of(store: Any, entity: str, project: str, sweep_id: str) -> dict[str, Any] | None:
+    from trackline.storage.sql.sweeps import SweepDB
+
+    db = SweepDB(store)
+    row = db.get(entity, project, sweep_id)
+    return None if row is None else describe(row, db.trials(row))
