@@ -93,6 +93,17 @@ def test_bad_configs_and_arguments_are_clear_errors(isolated: Path) -> None:
         trackline.agent(sweep_id, function=train, count=0)
     with pytest.raises(trackline.UsageError, match="no sweep 'nope0000'"):
         trackline.agent("sw/nope0000", function=train)
+    with pytest.raises(trackline.UsageError, match="sweep id must be"):
+        trackline.agent(None, function=train)  # type: ignore[arg-type]
+    with pytest.raises(trackline.UsageError, match=r"no sweep '\.\.'"):
+        trackline.agent("sw/..", function=train)  # a path, not an id: nothing is found, nothing written
+    with pytest.raises(SweepConfigError, match=r"object value .* cannot be stored"):
+        trackline.sweep({**GRID, "parameters": {"lr": {"values": [object()]}}})
+    import numpy as np
+
+    numpy_grid = {**GRID, "parameters": {"lr": {"values": np.array([0.1, 0.2])}, "depth": {"value": np.int64(2)}}}
+    made = trackline.Api().sweep(f"sw/{trackline.sweep(numpy_grid, project='sw')}")
+    assert made.config["parameters"]["lr"]["values"] == [0.1, 0.2] and made.expected_run_count == 2
 
 
 PROGRAM = r"""

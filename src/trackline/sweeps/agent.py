@@ -33,6 +33,7 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from trackline.errors import UsageError
+from trackline.sweeps.config import SweepConfigError
 
 MAX_INITIAL_FAILURES = 5
 _ENV_KEYS = ("TRACKLINE_SWEEP_ID", "TRACKLINE_RUN_ID", "TRACKLINE_SWEEP_PARAM_PATH", "TRACKLINE_PROJECT",
@@ -63,6 +64,15 @@ def _new_sweep_id() -> str:
     return generate_id(8)
 
 
+def _plain(value: Any) -> Any:
+    """numpy scalars and arrays in a config (``np.linspace(...)`` as ``values``) as plain JSON."""
+    if hasattr(value, "tolist"):
+        return value.tolist()
+    raise SweepConfigError(
+        f"sweep config: {type(value).__name__} value {value!r} cannot be stored; "
+        "use numbers, strings, booleans, lists and dicts")
+
+
 def sweep(sweep: Mapping[str, Any] | Callable[[], Mapping[str, Any]], entity: str | None = None,
           project: str | None = None, prior_runs: list[str] | None = None) -> str:
     """Create a sweep from a W&B sweep config (a dict, or a function returning one); its id.
@@ -77,7 +87,7 @@ def sweep(sweep: Mapping[str, Any] | Callable[[], Mapping[str, Any]], entity: st
     config = sweep() if callable(sweep) else sweep
     if not isinstance(config, Mapping):
         raise TypeError(f"sweep: expected a dict (or a function returning one), got {type(config).__name__}")
-    config = json.loads(json.dumps(dict(config)))  # plain JSON: what is stored is what was validated
+    config = json.loads(json.dumps(dict(config), default=_plain))  # what is stored is what was validated
     validate(config)
     settings = _settings(entity or config.get("entity"), project or config.get("project"))
     entity = settings.entity or _default_entity()
@@ -97,6 +107,8 @@ def sweep(sweep: Mapping[str, Any] | Callable[[], Mapping[str, Any]], entity: st
 
 def find_sweep(db: Any, sweep_id: str, entity: str | None = None, project: str | None = None) -> dict[str, Any]:
     """A sweep by ``entity/project/id``, ``project/id`` or a bare id (searched everywhere)."""
+    if not isinstance(sweep_id, str) or not sweep_id.strip("/ "):
+        raise UsageError(f"sweep id must be ID, PROJECT/ID or ENTITY/PROJECT/ID, got {sweep_id!r}")
     parts = [p for p in sweep_id.strip("/").split("/") if p]
     if parts[-2:-1] == ["sweeps"]:
         parts = parts[:-2] + parts[-1:]
