@@ -69,26 +69,36 @@ def _env(home: Path) -> dict[str, str]:
 
 
 @contextlib.contextmanager
-def serve_seeded_run(base: Path, seed: str, project: str, *args: str) -> Iterator[str]:
-    """Run ``seed`` (a script that prints "<entity> <run id>" last) in a fresh home under
-    ``base``, serve that home with ``trackline ui`` and yield the run page's Media tab URL."""
+def serve_seeded(base: Path, seed: str, *args: str) -> Iterator[tuple[str, str]]:
+    """Run ``seed`` (a Python script; ``args`` are its arguments) in a fresh home under ``base``,
+    serve that home with ``trackline ui`` on a free port, and yield (the UI's URL, the seed's
+    last line of output)."""
     home, work = base / "home", base / "work"
     work.mkdir()
     env = _env(home)
     seeded = subprocess.run([sys.executable, "-c", seed, *args], cwd=work, env=env, capture_output=True, text=True,
                             timeout=300)
     assert seeded.returncode == 0, seeded.stderr
-    entity, run_id = seeded.stdout.split()[-2:]
+    last = seeded.stdout.strip().splitlines()[-1]
     proc = subprocess.Popen([sys.executable, "-m", "trackline.cli.main", "ui", "--port", "0"], cwd=work, env=env,
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
         assert proc.stdout is not None
         line = proc.stdout.readline()
         assert line.startswith("trackline UI: http://127.0.0.1:"), line
-        yield f"{line.split()[2]}/{entity}/{project}/runs/{run_id}?tab=media"
+        yield line.split()[2], last
     finally:
         proc.terminate()
         proc.communicate(timeout=20)
+
+
+@contextlib.contextmanager
+def serve_seeded_run(base: Path, seed: str, project: str, *args: str) -> Iterator[str]:
+    """Run ``seed`` (a script that prints "<entity> <run id>" last), serve it, and yield the
+    run page's Media tab URL."""
+    with serve_seeded(base, seed, *args) as (url, last):
+        entity, run_id = last.split()[-2:]
+        yield f"{url}/{entity}/{project}/runs/{run_id}?tab=media"
 
 
 def media_panel(p: Any, key: str) -> Any:

@@ -3,8 +3,6 @@ download, the manifest, the lineage graph, and the model registry."""
 
 from __future__ import annotations
 
-import subprocess
-import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -13,7 +11,7 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.ui.conftest import Page, _env
+from tests.ui.conftest import Page, serve_seeded
 
 SEED = r"""
 import os, trackline
@@ -49,22 +47,8 @@ class ArtUI:
 
 @pytest.fixture(scope="module")
 def art_ui(ui_built: None, tmp_path_factory: pytest.TempPathFactory) -> Iterator[ArtUI]:
-    base = tmp_path_factory.mktemp("art-ui")
-    home, work = base / "home", base / "work"
-    work.mkdir()
-    env = _env(home)
-    seeded = subprocess.run([sys.executable, "-c", SEED], cwd=work, env=env, capture_output=True, text=True,
-                            timeout=300)
-    assert seeded.returncode == 0, seeded.stderr
-    entity = seeded.stdout.strip().splitlines()[-1]
-    proc = subprocess.Popen([sys.executable, "-m", "trackline.cli.main", "ui", "--port", "0"], cwd=work, env=env,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    assert proc.stdout is not None
-    line = proc.stdout.readline()
-    assert line.startswith("trackline UI: http://127.0.0.1:"), line
-    yield ArtUI(url=line.split()[2], entity=entity)
-    proc.terminate()
-    proc.communicate(timeout=20)
+    with serve_seeded(tmp_path_factory.mktemp("art-ui"), SEED) as (url, entity):
+        yield ArtUI(url=url, entity=entity)
 
 
 def test_collections_collection_and_version_overview(art_ui: ArtUI, page: Page) -> None:

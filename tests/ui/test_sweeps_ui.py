@@ -5,8 +5,6 @@ through the SDK (``trackline.sweep`` + ``trackline.agent``), as a user would."""
 from __future__ import annotations
 
 import re
-import subprocess
-import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -14,7 +12,7 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.ui.conftest import Page, _env
+from tests.ui.conftest import Page, serve_seeded
 
 SEED = r"""
 import trackline
@@ -47,29 +45,12 @@ class SweepUI:
 
 @pytest.fixture(scope="module")
 def sweep_ui(ui_built: None, tmp_path_factory: pytest.TempPathFactory) -> Iterator[SweepUI]:
-    base = tmp_path_factory.mktemp("sweep-ui")
-    home, work = base / "home", base / "work"
-    work.mkdir()
-    env = _env(home)
-    seeded = subprocess.run([sys.executable, "-c", SEED], cwd=work, env=env, capture_output=True, text=True,
-                            timeout=300)
-    assert seeded.returncode == 0, seeded.stderr
-    sweep_id = seeded.stdout.strip().splitlines()[-1]
-    proc = subprocess.Popen([sys.executable, "-m", "trackline.cli.main", "ui", "--port", "0"], cwd=work, env=env,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    try:
-        assert proc.stdout is not None
-        line = proc.stdout.readline()
-        assert line.startswith("trackline UI: http://127.0.0.1:"), line
-        url = line.split()[2]
+    with serve_seeded(tmp_path_factory.mktemp("sweep-ui"), SEED) as (url, sweep_id):
         projects = httpx.get(url + "/api/v1/projects", timeout=30).json()["projects"]
         entity = next(p["entity"] for p in projects if p["name"] == "sw")
         detail = httpx.get(f"{url}/api/v1/projects/{entity}/sw/sweeps/{sweep_id}", timeout=30).json()
         best = next(r["id"] for r in detail["runs"] if r["params"]["lr"] == 0.01 and r["params"]["depth"] == 2)
         yield SweepUI(url=url, entity=entity, sweep_id=sweep_id, best_run=best)
-    finally:
-        proc.terminate()
-        proc.communicate(timeout=20)
 
 
 def test_project_nav_links_to_the_sweeps_list(sweep_ui: SweepUI, page: Page) -> None:
