@@ -129,6 +129,7 @@ def test_windows_go_to_disk_while_the_next_are_encoded(
     monkeypatch.setattr(export_writers, "EXPORT_WINDOW", 1)
     out = root / "work" / f"behind.{fmt}"
     with isolated_env(root):
+        monkeypatch.setenv("TRACKLINE_EXPORT_PYARROW", "1")  # about pyarrow's writer (test_export_pages: the other)
         export_cmd.main(["p", "-o", str(out), "-k", "loss", "--no-progress", "--store", str(store_path(root))],
                         standalone_mode=False)
     *during, last = events

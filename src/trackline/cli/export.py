@@ -129,6 +129,16 @@ def _failed(run_ids: list[str], what: str, exc: Exception) -> ExportError:
     return ExportError(f"reading {runs} of {what} failed: {type(exc).__name__}: {exc}")
 
 
+def pages_apply(reader: Any, columns: list[str], numeric: set[str], options: dict[str, Any]) -> bool:
+    """Whether ``export_pages`` writes this Parquet export: numbers only, the default
+    compression and encodings, and a store read in this process (its chunks are the pages)."""
+    from trackline.api.reader import StoreReader
+
+    return (isinstance(reader, StoreReader) and bool(columns) and set(columns) <= numeric
+            and options.get("compression") == "zstd" and not options.get("plain")
+            and os.environ.get("TRACKLINE_EXPORT_PYARROW") != "1")
+
+
 def _windows(reader: Any, runs: list[Any], columns: list[str], what: str) -> Iterator[list[Part]]:
     """The runs' history, in run order, in windows of about ``EXPORT_WINDOW`` rows: a big
     run's windows one by one, small runs several to a window, read together (sized by their
@@ -261,6 +271,26 @@ def export_cmd(target: str, fmt: str | None, keys: tuple[str, ...], output: str 
     columns = [k for k in (wanted or all_keys) if k != "_step"]
     numeric = {k for k in columns if k not in text_keys}
 
+    def copy_pages(out: Any, written: Callable[[], None]) -> int:
+        """Parquet from the store's own pages (``export_pages``), without pyarrow."""
+        from trackline.api.reader import StoreReader
+        from trackline.cli.export_pages import PageExport
+        from trackline.cli.export_writers import EXPORT_WINDOW
+
+        assert isinstance(reader, StoreReader)  # pages_apply
+
+        total = sum(max(r.history_rows, 0) for r in runs) or None
+        pages = PageExport(reader.store, reader, columns, with_run, out)
+        with _progress(f"export {what}", total, is_tty() if progress is None else progress) as advance:
+
+            def step(rows: int) -> None:
+                written()
+                advance(rows)
+
+            done = pages.run(runs, EXPORT_WINDOW, step, lambda ids, exc: _failed(ids, what, exc))
+        pages.close()
+        return int(done)
+
     def run_export(out: Any, written: Callable[[], None] = lambda: None) -> int:
         from trackline.cli.export_writers import WRITERS
 
@@ -297,7 +327,13 @@ def export_cmd(target: str, fmt: str | None, keys: tuple[str, ...], output: str 
         os.makedirs(os.path.dirname(os.path.abspath(output)) or ".", exist_ok=True)
         tmp = f"{output}.{os.getpid()}.part"
         try:
-            if fmt == "parquet":
+            if fmt == "parquet" and pages_apply(reader, columns, numeric, writer_options):
+                with open(tmp, "wb") as fp:
+                    with write_behind(fp.fileno()) as written:
+                        rows = copy_pages(fp, written)
+                    fp.flush()
+                    os.fsync(fp.fileno())
+            elif fmt == "parquet":
                 from trackline.cli.export_writers import pyarrow_modules
 
                 # A pyarrow file: the Parquet writer's pages reach it without the GIL.

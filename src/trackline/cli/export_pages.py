@@ -1,0 +1,287 @@
+"""``trackline export --format parquet`` by copying the store's pages.
+
+Float history is stored in chunks whose values are already what a Parquet page holds:
+float64, byte-stream-split, one zstd frame (``storage/chunks.py``). So the export does not
+decode and encode again (pyarrow spent ~0.25 CPU-s encoding 10M rows, the reading ~0.14 s):
+it reads each chunk's bytes and writes them as one ``DATA_PAGE_V2`` of the output
+(``cli/parquet_file.py``), adding only what the page needs around them: the definition
+levels (which rows of the output hold a value of this key) and a header. ``run_id`` and
+``_step`` are built from the chunks' step ranges (consecutive steps encode to a few bytes
+per 128 rows). The file is what the pyarrow writer made: one row per (run, step) where any
+exported key was logged, the same columns, types, statistics and values.
+
+Row groups: small runs several to a group, a big run in windows of steps, each holding
+about ``EXPORT_WINDOW`` rows (memory stays bounded: one group's chunks at a time). A chunk
+that crosses a window's edge is unpacked and its two halves packed again.
+
+A run's window is copied when each key's chunks there are packed floats in increasing
+step order (what a training loop writes). Anything else is read through the query API's
+reader, which applies every rule of the store (the last write of a step wins, rewinds
+hide steps, integers become floats), and packed here: a run resumed with ``resume_from``,
+a step logged twice, integer metrics, stores written before chunks were packed.
+
+Used when every exported key is numeric, the compression is zstd and the store is the
+SQL store in this process; otherwise ``export_writers.ParquetWriter`` (pyarrow).
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+from sqlalchemy import and_, bindparam, func, select
+
+from trackline.api.history import aligned, union_steps
+from trackline.cli.parquet_file import DoublePage, ParquetFile, double_page
+from trackline.storage import chunks
+from trackline.storage.sql import schema as t
+
+#: Rows a page packed here holds at most (copied pages hold a chunk: up to 2048).
+PAGE_ROWS = 65_536
+_RUN_BATCH = 500  # runs per query of the planning step
+_EMPTY = chunks.pack_f8(np.empty(0))
+
+
+@dataclass
+class Segment:
+    """Steps ``lo..hi`` (both included) of one run, in one row group."""
+
+    run: Any  # the query API's Run
+    lo: int
+    hi: int
+
+
+@dataclass
+class _Piece:
+    """Points of one key in a segment, in step order: a stored chunk's bytes, or values to pack."""
+
+    steps: np.ndarray | None  # None: consecutive from ``first``
+    first: int
+    n: int
+    blob: bytes | None = None
+    values: np.ndarray | None = None
+
+
+@dataclass
+class _Copied:
+    """A segment whose chunks are copied: its rows' steps and each key's pieces."""
+
+    steps: np.ndarray
+    pieces: dict[str, list[_Piece]] = field(default_factory=dict)
+
+
+def plan(conn: Any, runs: Sequence[Any], kids: dict[str, int], window: int) -> Iterator[list[Segment]]:
+    """Row groups of about ``window`` rows: small runs together, big runs cut into windows
+    of steps. Runs without any of the keys are left out (they have no rows)."""
+    c = t.history_chunks.c
+    q = (
+        select(c.run_pk, c.key_id, func.min(c.step_min), func.max(c.step_max), func.sum(c.n))
+        .where(and_(c.run_pk.in_(bindparam("pks", expanding=True)), c.key_id.in_(list(kids.values()))))
+        .group_by(c.run_pk, c.key_id)
+    )
+    group: list[Segment] = []
+    rows = 0
+    for i in range(0, len(runs), _RUN_BATCH):
+        batch = runs[i : i + _RUN_BATCH]
+        spans: dict[int, tuple[int, int, int]] = {}
+        for pk, _kid, lo, hi, n in conn.execute(q, {"pks": [r._row["pk"] for r in batch]}):
+            a, b, m = spans.get(pk, (lo, hi, 0))
+            spans[pk] = (min(a, lo), max(b, hi), max(m, int(n)))
+        for run in batch:
+            if run._row["pk"] not in spans:
+                continue
+            lo, hi, most = spans[run._row["pk"]]
+            # Rows: at least the longest key's points, at most the step range.
+            est = min(hi - lo + 1, most)
+            if est <= window:
+                if group and rows + est > window:
+                    yield group
+                    group, rows = [], 0
+                group.append(Segment(run, lo, hi))
+                rows += est
+                continue
+            if group:
+                yield group
+                group, rows = [], 0
+            parts = -(-est // window)
+            width = -(-(hi - lo + 1) // parts)
+            for a in range(lo, hi + 1, width):
+                yield [Segment(run, a, min(hi, a + width - 1))]
+    if group:
+        yield group
+
+
+class PageExport:
+    """Writes the row groups of :func:`plan` to a Parquet file."""
+
+    def __init__(self, store: Any, reader: Any, columns: list[str], with_run: bool, out: Any) -> None:
+        self.store, self.reader, self.columns, self.with_run = store, reader, columns, with_run
+        spec = [("run_id", "run_id")] if with_run else []
+        spec += [("_step", "step"), *((k, "double") for k in columns)]
+        self.file = ParquetFile(out, spec, created_by="trackline export")
+        c = t.history_chunks.c
+        self._rows_query = (
+            select(c.run_pk, c.key_id, c.step_min, c.step_max, c.n, c.dtype, c.steps, c.vals)
+            .where(and_(c.run_pk.in_(bindparam("pks", expanding=True)),
+                        c.key_id.in_(bindparam("kids", expanding=True)),
+                        c.step_max >= bindparam("lo"), c.step_min <= bindparam("hi")))
+            .order_by(c.run_pk, c.key_id, c.stream_pk, c.chunk_no)
+        )
+        self.copied_segments = self.read_segments = 0  # for tests and the bench: which path ran
+
+    def run(self, runs: Sequence[Any], window: int, advance: Callable[[int], None],
+            failed: Callable[[list[str], Exception], Exception]) -> int:
+        """Export ``runs``; returns the rows written."""
+        total = 0
+        with self.store.engine.connect() as conn:
+            kids = self.store._lookup_key_ids(conn, self.columns)
+            if not kids:
+                return 0
+            for group in plan(conn, runs, kids, window):
+                try:
+                    n = self._group(conn, group, kids)
+                except Exception as exc:
+                    raise failed([s.run.id for s in group], exc) from exc
+                total += n
+                advance(n)
+        return total
+
+    def close(self) -> None:
+        self.file.close()
+
+    # one row group
+
+    def _group(self, conn: Any, group: list[Segment], kids: dict[str, int]) -> int:
+        names = {v: k for k, v in kids.items()}
+        by_run: dict[tuple[int, str], list[Any]] = {}
+        params = {"pks": [s.run._row["pk"] for s in group], "kids": list(kids.values()),
+                  "lo": min(s.lo for s in group), "hi": max(s.hi for s in group)}
+        for row in conn.execute(self._rows_query, params):
+            by_run.setdefault((row[0], names[row[1]]), []).append(row)
+        segments: list[_Copied | tuple[np.ndarray, dict[str, Any]]] = []
+        for seg in group:
+            pk = seg.run._row["pk"]
+            copied = None if seg.run._row.get("history_cutoffs") else _copy_plan(
+                seg, {k: by_run.get((pk, k), []) for k in self.columns})
+            if copied is not None:
+                self.copied_segments += 1
+                segments.append(copied)
+            else:
+                self.read_segments += 1
+                cols = self.reader.columns(seg.run._row, self.columns, seg.lo, seg.hi)
+                segments.append((union_steps(cols.values()), cols))
+        kept = [(seg, s) for seg, s in zip(group, segments, strict=True) if len(_steps_of(s))]
+        rows = sum(len(_steps_of(s)) for _, s in kept)
+        if not rows:
+            return 0
+        rg = self.file.row_group(rows)
+        if self.with_run:
+            rg.run_ids([seg.run.id for seg, _ in kept], [len(_steps_of(s)) for _, s in kept])
+        rg.steps(_steps_of(s) for _, s in kept)
+        for key in self.columns:
+            rg.doubles(page for _, s in kept for page in _pages(s, key))
+        return rows
+
+
+def _steps_of(s: _Copied | tuple[np.ndarray, dict[str, Any]]) -> np.ndarray:
+    return s.steps if isinstance(s, _Copied) else s[0]
+
+
+def _copy_plan(seg: Segment, rows_by_key: dict[str, list[Any]]) -> _Copied | None:
+    """The pieces of each key in ``seg`` if its chunks can be copied, else None."""
+    pieces: dict[str, list[_Piece]] = {}
+    ranges: list[tuple[int, int]] = []  # each key's (first, last) when its steps are consecutive
+    arrays: list[np.ndarray] = []
+    for key, rows in rows_by_key.items():
+        got: list[_Piece] = []
+        last = None
+        for _pk, _kid, step_min, step_max, n, dtype, steps, vals in rows:
+            if dtype != chunks.PACKED_F8 or (last is not None and step_min <= last):
+                return None  # not packed floats, or overlapping writes: the reader's rules apply
+            last = step_max
+            if steps is None and seg.lo <= step_min and step_max <= seg.hi:
+                got.append(_Piece(None, step_min, n, blob=vals))
+                continue
+            s, v = chunks.decode(step_min, n, dtype, steps, vals)
+            if len(s) > 1 and not bool(np.all(s[1:] > s[:-1])):
+                return None  # a step written twice within the chunk
+            keep = (s >= seg.lo) & (s <= seg.hi)
+            if keep.all() and steps is not None:
+                got.append(_Piece(s, int(s[0]), n, blob=vals))
+            elif keep.any():
+                got.append(_Piece(s[keep], int(s[keep][0]), int(keep.sum()), values=v[keep]))
+        pieces[key] = got
+        if got and all(p.steps is None for p in got) and all(
+            b.first == a.first + a.n for a, b in itertools.pairwise(got)
+        ):
+            ranges.append((got[0].first, got[-1].first + got[-1].n - 1))
+        else:
+            arrays.extend(_piece_steps(p) for p in got)
+    if not arrays and len(set(ranges)) <= 1:
+        steps = np.arange(ranges[0][0], ranges[0][1] + 1, dtype=np.int64) if ranges else np.empty(0, np.int64)
+    else:
+        arrays.extend(np.arange(a, b + 1, dtype=np.int64) for a, b in ranges)
+        steps = np.unique(np.concatenate(arrays))
+    return _Copied(steps, pieces)
+
+
+def _piece_steps(p: _Piece) -> np.ndarray:
+    return np.arange(p.first, p.first + p.n, dtype=np.int64) if p.steps is None else p.steps
+
+
+def _null_page(rows: int) -> DoublePage:
+    return DoublePage(num_rows=rows, values=_EMPTY, num_values=0, defined=np.zeros(rows, dtype=bool))
+
+
+def _pages(s: _Copied | tuple[np.ndarray, dict[str, Any]], key: str) -> Iterator[DoublePage]:
+    if isinstance(s, _Copied):
+        yield from _copied_pages(s, s.pieces.get(key, []))
+        return
+    steps, cols = s
+    col = cols.get(key)
+    if col is None or not len(col):
+        yield _null_page(len(steps))
+        return
+    values, missing = aligned(steps, col)
+    full = np.asarray(values, dtype=np.float64)
+    for a in range(0, len(steps), PAGE_ROWS):
+        b = min(len(steps), a + PAGE_ROWS)
+        if missing is None:
+            yield double_page(full[a:b])
+        else:
+            defined = ~missing[a:b]
+            yield double_page(full[a:b][defined], defined)
+
+
+def _copied_pages(s: _Copied, pieces: list[_Piece]) -> Iterator[DoublePage]:
+    """One page per piece, plus pages of nulls for the rows between them."""
+    steps = s.steps
+    consecutive = len(steps) > 0 and int(steps[-1]) - int(steps[0]) == len(steps) - 1
+    first_step = int(steps[0]) if len(steps) else 0
+    at = 0  # the next row without a page
+    for p in pieces:
+        if consecutive:
+            start = p.first - first_step
+            pos = None if p.steps is None else p.steps - first_step
+        else:
+            pos = np.searchsorted(steps, _piece_steps(p))
+            start = int(pos[0])
+        end = start + p.n if pos is None else int(pos[-1]) + 1
+        if start > at:
+            yield _null_page(start - at)
+        defined = None
+        if end - start != p.n:
+            assert pos is not None
+            defined = np.zeros(end - start, dtype=bool)
+            defined[pos - start] = True
+        if p.blob is not None:
+            yield DoublePage(num_rows=end - start, values=p.blob, num_values=p.n, defined=defined)
+        else:
+            assert p.values is not None
+            yield double_page(p.values, defined)
+        at = end
+    if at < len(steps):
+        yield _null_page(len(steps) - at)

@@ -1,0 +1,247 @@
+"""trackline export to Parquet by copying the store's pages (``cli/export_pages.py``).
+
+The file must hold what the pyarrow writer writes from the same store (same schema, every
+value bit for bit, the same nulls) whichever way each run's window goes: copied chunk by
+chunk, or read through the query API's rules (rewinds, steps written twice, integers)."""
+
+from __future__ import annotations
+
+import json
+import math
+import subprocess
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+
+import trackline
+from tests.conftest import PYTHON, child_env
+from tests.unit.api.seeding import isolated_env, make_run, store_path
+from trackline.cli import export_pages, export_writers
+from trackline.cli.export import export_cmd
+from trackline.runstate.changes import Changes
+from trackline.storage import open_store
+from trackline.storage.base import RunKey
+
+pq = pytest.importorskip("pyarrow.parquet")
+N = 5000
+
+
+def curve_rows(i: int) -> list[dict[str, Any]]:
+    rng = np.random.default_rng(i)
+    loss = (np.exp(-np.arange(N) / 800) + rng.normal(0, 0.02, N)).astype(np.float32).astype(float)
+    rows: list[dict[str, Any]] = []
+    for s in range(N):
+        row: dict[str, Any] = {"loss": float(loss[s]), "noise": float(rng.normal())}
+        if s % 100 == 0:
+            row["val"] = s / N  # sparse: nulls between
+        if s >= 1000 + 500 * i:
+            row["late_key"] = -float(s)  # starts after the others
+        if s == 7:
+            row["noise"] = math.nan
+        if s == 8:
+            row["noise"] = -0.0
+        if s == 9:
+            row["noise"] = math.inf
+        rows.append(row)
+    return rows
+
+
+@pytest.fixture(scope="module")
+def root(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    root = tmp_path_factory.mktemp("export-pages")
+    with isolated_env(root):
+        for i in range(3):
+            make_run("curves", f"c{i}", rows=curve_rows(i))
+        make_run("curves", "none")  # no history: no rows
+        make_run("mixed", "ints", rows=[{"epoch": s // 100, "loss": 1.0 / (s + 1)} for s in range(3000)])
+        make_run("mixed", "floats", rows=[{"loss": 0.5 * s} for s in range(3000)])
+        # A step logged again later: the last write wins, on the reader's rules.
+        make_run("mixed", "again", rows=[*({"loss": float(s)} for s in range(2500)), ({"loss": -1.0}, 10)])
+        for i in range(40):
+            make_run("small", f"s{i:02d}", rows=[({"x": float(i * 1000 + s)}, s * (i + 1)) for s in range(50)])
+        first = make_run("rewind", "r", rows=[{"loss": float(s)} for s in range(3000)])
+        # A second writer resumes from step 1999 (resume_from): what the first logged after it is hidden.
+        store = open_store(str(store_path(root)))
+        ch = Changes(stream_id=(99).to_bytes(16, "big"), first_seq=1, last_seq=1)
+        ch.run = {"name": "r", "start_time": 1.0, "metadata": {}, "resumed": True, "rewind_step": 1999}
+        steps = np.arange(2000, 2600)
+        ch.points = {"loss": (steps, -steps.astype(np.float64))}
+        ch.rows = 1
+        store.stream_writer(RunKey(first.entity, "rewind", "r"), ch.stream_id).apply(ch)
+        store.close()
+    yield root
+
+
+def export(root: Path, mp: pytest.MonkeyPatch, target: str, name: str, *, pyarrow: bool = False,
+           window: int | None = None) -> tuple[Path, export_pages.PageExport | None]:
+    out = root / "work" / f"{name}.parquet"
+    made: list[export_pages.PageExport] = []
+    init = export_pages.PageExport.__init__
+
+    def spy(self: export_pages.PageExport, *a: Any, **kw: Any) -> None:
+        made.append(self)
+        init(self, *a, **kw)
+
+    with mp.context() as m, isolated_env(root):
+        m.setattr(export_pages.PageExport, "__init__", spy)
+        if pyarrow:
+            m.setenv("TRACKLINE_EXPORT_PYARROW", "1")  # after isolated_env, which clears TRACKLINE_*
+        if window is not None:
+            m.setattr(export_writers, "EXPORT_WINDOW", window)
+        export_cmd.main([target, "-o", str(out), "--no-progress", "--store", str(store_path(root))],
+                        standalone_mode=False)
+    return out, (made[0] if made else None)
+
+
+def assert_same_file_contents(a: Path, b: Path) -> None:
+    """Same schema, same rows, every float bit for bit (NaN and -0.0 included), same nulls."""
+    ta, tb = pq.read_table(a), pq.read_table(b)
+    assert [(f.name, str(f.type), f.nullable) for f in ta.schema] == [
+        (f.name, str(f.type), f.nullable) for f in tb.schema]
+    assert ta.num_rows == tb.num_rows
+    for name in ta.column_names:
+        ca, cb = ta.column(name).combine_chunks(), tb.column(name).combine_chunks()
+        if str(ca.type) == "double":
+            assert ca.is_null().to_pylist() == cb.is_null().to_pylist(), name
+            va = ca.fill_null(0.0).to_numpy(zero_copy_only=False).view(np.uint64)
+            vb = cb.fill_null(0.0).to_numpy(zero_copy_only=False).view(np.uint64)
+            assert np.array_equal(va, vb), name
+        else:
+            assert ca.to_pylist() == cb.to_pylist(), name
+
+
+def test_training_curves_are_copied_page_for_page(root: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    pages, made = export(root, monkeypatch, "curves", "curves")
+    arrow, none = export(root, monkeypatch, "curves", "curves-arrow", pyarrow=True)
+    assert none is None and made is not None
+    assert made.copied_segments == 3 and made.read_segments == 0  # every run copied; "none" has no rows
+    assert_same_file_contents(pages, arrow)
+    table = pq.read_table(pages)
+    assert table.num_rows == 3 * N
+    assert table.column_names == ["run_id", "_step", "_runtime", "_timestamp", "late_key", "loss", "noise", "val"]
+    noise = table.column("noise").to_numpy()
+    assert math.isnan(noise[7]) and math.copysign(1, noise[8]) == -1 and noise[9] == math.inf
+    assert table.column("val").null_count == 3 * (N - N // 100)
+    meta = pq.ParquetFile(pages).metadata
+    assert meta.num_row_groups == 1  # 15,000 rows: one window
+    assert {meta.row_group(0).column(i).compression for i in range(meta.num_columns)} == {"ZSTD"}
+
+
+def test_the_file_reads_back_as_scan_history(root: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    out, _ = export(root, monkeypatch, "curves", "curves-scan")
+    table = pq.read_table(out).to_pydict()
+    with isolated_env(root):
+        for run in trackline.Api().runs("curves", order="+created_at"):
+            want = list(run.scan_history())
+            got = [i for i, r in enumerate(table["run_id"]) if r == run.id]
+            assert len(got) == len(want)
+            for i, row in zip(got, want, strict=True):
+                for key in ("_step", "loss", "val", "late_key"):
+                    a, b = table[key][i], row.get(key)
+                    assert a == b or (a is None and b is None), (run.id, key, row["_step"])
+
+
+def test_windows_cut_chunks_and_each_has_its_statistics(root: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Windows of 1,500 rows cut 2,048-point chunks: the halves are packed again."""
+    pages, made = export(root, monkeypatch, "curves", "curves-windows", window=1500)
+    arrow, _ = export(root, monkeypatch, "curves", "curves-windows-arrow", pyarrow=True, window=1500)
+    assert made is not None and made.read_segments == 0
+    assert_same_file_contents(pages, arrow)
+    meta = pq.ParquetFile(pages).metadata
+    assert meta.num_row_groups == made.copied_segments >= 3 * 4
+    steps_seen = []
+    for g in range(meta.num_row_groups):
+        group = meta.row_group(g)
+        cols = {group.column(i).path_in_schema: group.column(i) for i in range(group.num_columns)}
+        assert {n for n, c in cols.items() if c.is_stats_set} == {"run_id", "_step"}
+        stats = cols["_step"].statistics
+        steps_seen.append((cols["run_id"].statistics.min, stats.min, stats.max))
+        assert cols["run_id"].statistics.min == cols["run_id"].statistics.max
+    table = pq.read_table(pages, filters=[("run_id", "==", "c1"), ("_step", ">=", 4000)])
+    assert table.column("_step").to_pylist() == list(range(4000, N))
+    assert sorted(steps_seen) == steps_seen or len({r for r, _, _ in steps_seen}) == 3
+
+
+def test_what_is_not_plain_floats_goes_through_the_reader(root: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Integers, a step written twice and a rewound run: read on the query API's rules, and
+    the same file as pyarrow's."""
+    for project, read in (("mixed", 2), ("rewind", 1)):
+        pages, made = export(root, monkeypatch, project, f"{project}-pages")
+        arrow, _ = export(root, monkeypatch, project, f"{project}-arrow", pyarrow=True)
+        assert made is not None and made.read_segments == read, project
+        assert_same_file_contents(pages, arrow)
+    mixed = pq.read_table(root / "work" / "mixed-pages.parquet").to_pydict()
+    again = [v for r, s, v in zip(mixed["run_id"], mixed["_step"], mixed["loss"], strict=True) if r == "again"]
+    assert len(again) == 2500 and again[10] == -1.0 and again[11] == 11.0
+    ints = [v for r, v in zip(mixed["run_id"], mixed["epoch"], strict=True) if r == "ints"]
+    assert ints[:3] == [0.0, 0.0, 0.0] and ints[-1] == 29.0
+    rewound = pq.read_table(root / "work" / "rewind-pages.parquet").to_pydict()
+    assert len(rewound["_step"]) == 2600 and rewound["loss"][1999] == 1999.0 and rewound["loss"][2000] == -2000.0
+
+
+def test_small_runs_share_a_row_group(root: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    pages, made = export(root, monkeypatch, "small", "small")
+    arrow, _ = export(root, monkeypatch, "small", "small-arrow", pyarrow=True)
+    assert made is not None and made.copied_segments == 40
+    assert_same_file_contents(pages, arrow)
+    meta = pq.ParquetFile(pages).metadata
+    assert meta.num_row_groups == 1
+    run_id = meta.row_group(0).column(0).statistics
+    assert (run_id.min, run_id.max) == ("s00", "s39")
+    s07 = pq.read_table(pages, filters=[("run_id", "==", "s07")]).to_pydict()
+    assert s07["_step"] == [s * 8 for s in range(50)] and s07["x"] == [7000.0 + s for s in range(50)]
+
+
+def test_a_numeric_export_runs_without_pyarrow(root: Path) -> None:
+    """The command as a user runs it: the page path never imports pyarrow (~0.13 s)."""
+    out = root / "work" / "cli.parquet"
+    code = (
+        "import json, sys; from trackline.cli.main import main; "
+        f"sys.argv = ['trackline', 'export', 'curves', '-o', {str(out)!r}, '--no-progress', '--json']; "
+        "import contextlib\n"
+        "with contextlib.suppress(SystemExit): main()\n"
+        "print(json.dumps('pyarrow' in sys.modules))"
+    )
+    p = subprocess.run([PYTHON, "-c", code], cwd=root / "work", env=child_env(root), capture_output=True,
+                       text=True, timeout=120)
+    assert p.returncode == 0, p.stderr
+    lines = p.stdout.strip().splitlines()
+    assert json.loads(lines[-1]) is False
+    assert pq.read_table(out).num_rows == 3 * N
+
+
+def test_row_groups_go_to_disk_while_the_next_are_read(root: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """As with pyarrow's writer: each row group written wakes the thread that fdatasyncs the
+    file, and the fsync before the rename is on this thread."""
+    import os
+    import threading
+
+    events: list[tuple[str, str]] = []
+    synced, waited = threading.Event(), []
+    real_sync, real_fsync = os.fdatasync, os.fsync
+
+    def spy(name: str, real: Any) -> Any:
+        def call(fd: int) -> None:
+            events.append((name, threading.current_thread().name))
+            real(fd)
+            synced.set()
+        return call
+
+    group = export_pages.PageExport._group
+
+    def group_after_a_sync(self: Any, *a: Any) -> int:
+        if self.copied_segments:  # not the first row group: the one before reaches the disk meanwhile
+            waited.append(synced.wait(10))
+        return int(group(self, *a))
+
+    monkeypatch.setattr(os, "fdatasync", spy("fdatasync", real_sync))
+    monkeypatch.setattr(os, "fsync", spy("fsync", real_fsync))
+    monkeypatch.setattr(export_pages.PageExport, "_group", group_after_a_sync)
+    out, made = export(root, monkeypatch, "curves", "behind", window=1500)
+    assert made is not None and made.copied_segments > 3 and waited == [True] * (made.copied_segments - 1)
+    *during, last = events
+    assert during and set(during) == {("fdatasync", "trackline-export-sync")}
+    assert last == ("fsync", threading.current_thread().name) and out.exists()
