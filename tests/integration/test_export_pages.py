@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 import subprocess
 from collections.abc import Iterator
 from pathlib import Path
@@ -230,18 +231,38 @@ def test_row_groups_go_to_disk_while_the_next_are_read(root: Path, monkeypatch: 
             synced.set()
         return call
 
-    group = export_pages.PageExport._group
+    group = export_pages.PageExport._write_group
+    calls = []
 
     def group_after_a_sync(self: Any, *a: Any) -> int:
-        if self.copied_segments:  # not the first row group: the one before reaches the disk meanwhile
+        if calls:  # not the first row group: the one before reaches the disk meanwhile
             waited.append(synced.wait(10))
+        calls.append(1)
         return int(group(self, *a))
 
     monkeypatch.setattr(os, "fdatasync", spy("fdatasync", real_sync))
     monkeypatch.setattr(os, "fsync", spy("fsync", real_fsync))
-    monkeypatch.setattr(export_pages.PageExport, "_group", group_after_a_sync)
+    monkeypatch.setattr(export_pages.PageExport, "_write_group", group_after_a_sync)
     out, made = export(root, monkeypatch, "curves", "behind", window=1500)
-    assert made is not None and made.copied_segments > 3 and waited == [True] * (made.copied_segments - 1)
+    assert made is not None and made.copied_segments == len(calls) > 3 and waited == [True] * (len(calls) - 1)
     *during, last = events
     assert during and set(during) == {("fdatasync", "trackline-export-sync")}
     assert last == ("fsync", threading.current_thread().name) and out.exists()
+
+
+def test_an_error_names_the_row_groups_runs_and_leaves_no_file(root: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from trackline.cli.export import ExportError
+
+    real = export_pages._copy_plan
+
+    def failing(seg: export_pages.Segment, rows: Any) -> Any:
+        if seg.run.id == "c1":
+            raise OSError("disk I/O error")
+        return real(seg, rows)
+
+    monkeypatch.setattr(export_pages, "_copy_plan", failing)
+    with pytest.raises(ExportError) as caught:
+        export(root, monkeypatch, "curves", "failed")
+    assert re.fullmatch(r"reading runs c0, c1, c2 of [\w.-]+/curves failed: OSError: disk I/O error",
+                        caught.value.format_message())
+    assert not list((root / "work").glob("failed.parquet*"))

@@ -71,6 +71,11 @@ class _Copied:
 
     steps: np.ndarray
     pieces: dict[str, list[_Piece]] = field(default_factory=dict)
+    consecutive: bool = False  # steps are first, first + 1, ...
+
+
+#: A segment ready to write: copied pieces, or the reader's (steps, columns).
+_Prepared = _Copied | tuple[np.ndarray, dict[str, Any]]
 
 
 def plan(conn: Any, runs: Sequence[Any], kids: dict[str, int], window: int) -> Iterator[list[Segment]]:
@@ -134,19 +139,30 @@ class PageExport:
 
     def run(self, runs: Sequence[Any], window: int, advance: Callable[[int], None],
             failed: Callable[[list[str], Exception], Exception]) -> int:
-        """Export ``runs``; returns the rows written."""
+        """Export ``runs``; returns the rows written. A thread reads each row group's chunks
+        (SQLite copies the blobs without the GIL) and plans its pages while this one writes
+        the group before: ~0.14 -> ~0.10 s for 10M rows on two cores."""
+        from trackline.cli.export import read_ahead
+
+        def prepared() -> Iterator[tuple[list[Segment], list[_Prepared]]]:
+            with self.store.engine.connect() as conn:
+                kids = self.store._lookup_key_ids(conn, self.columns)
+                if not kids:
+                    return
+                for group in plan(conn, runs, kids, window):
+                    try:
+                        yield group, self._read_group(conn, group, kids)
+                    except Exception as exc:
+                        raise failed([s.run.id for s in group], exc) from exc
+
         total = 0
-        with self.store.engine.connect() as conn:
-            kids = self.store._lookup_key_ids(conn, self.columns)
-            if not kids:
-                return 0
-            for group in plan(conn, runs, kids, window):
-                try:
-                    n = self._group(conn, group, kids)
-                except Exception as exc:
-                    raise failed([s.run.id for s in group], exc) from exc
-                total += n
-                advance(n)
+        for group, segments in read_ahead(prepared()):
+            try:
+                n = self._write_group(group, segments)
+            except Exception as exc:
+                raise failed([s.run.id for s in group], exc) from exc
+            total += n
+            advance(n)
         return total
 
     def close(self) -> None:
@@ -154,14 +170,15 @@ class PageExport:
 
     # one row group
 
-    def _group(self, conn: Any, group: list[Segment], kids: dict[str, int]) -> int:
+    def _read_group(self, conn: Any, group: list[Segment], kids: dict[str, int]) -> list[_Prepared]:
+        """On the reading thread: each segment's pieces (copied) or columns (read)."""
         names = {v: k for k, v in kids.items()}
         by_run: dict[tuple[int, str], list[Any]] = {}
         params = {"pks": [s.run._row["pk"] for s in group], "kids": list(kids.values()),
                   "lo": min(s.lo for s in group), "hi": max(s.hi for s in group)}
         for row in conn.execute(self._rows_query, params):
             by_run.setdefault((row[0], names[row[1]]), []).append(row)
-        segments: list[_Copied | tuple[np.ndarray, dict[str, Any]]] = []
+        segments: list[_Prepared] = []
         for seg in group:
             pk = seg.run._row["pk"]
             copied = None if seg.run._row.get("history_cutoffs") else _copy_plan(
@@ -173,6 +190,10 @@ class PageExport:
                 self.read_segments += 1
                 cols = self.reader.columns(seg.run._row, self.columns, seg.lo, seg.hi)
                 segments.append((union_steps(cols.values()), cols))
+        return segments
+
+    def _write_group(self, group: list[Segment], segments: list[_Prepared]) -> int:
+        """One row group: the segments with rows, one after another."""
         kept = [(seg, s) for seg, s in zip(group, segments, strict=True) if len(_steps_of(s))]
         rows = sum(len(_steps_of(s)) for _, s in kept)
         if not rows:
@@ -180,14 +201,23 @@ class PageExport:
         rg = self.file.row_group(rows)
         if self.with_run:
             rg.run_ids([seg.run.id for seg, _ in kept], [len(_steps_of(s)) for _, s in kept])
-        rg.steps(_steps_of(s) for _, s in kept)
+        rg.steps(_step_page(s) for _, s in kept)
         for key in self.columns:
             rg.doubles(page for _, s in kept for page in _pages(s, key))
         return rows
 
 
-def _steps_of(s: _Copied | tuple[np.ndarray, dict[str, Any]]) -> np.ndarray:
+def _steps_of(s: _Prepared) -> np.ndarray:
     return s.steps if isinstance(s, _Copied) else s[0]
+
+
+def _step_page(s: _Prepared) -> np.ndarray | range:
+    """A segment's steps for the ``_step`` column: a ``range`` when consecutive (the writer
+    then skips checking ~2 us a page)."""
+    steps = _steps_of(s)
+    if isinstance(s, _Copied) and s.consecutive:
+        return range(int(steps[0]), int(steps[0]) + len(steps))
+    return steps
 
 
 def _copy_plan(seg: Segment, rows_by_key: dict[str, list[Any]]) -> _Copied | None:
@@ -225,7 +255,8 @@ def _copy_plan(seg: Segment, rows_by_key: dict[str, list[Any]]) -> _Copied | Non
     else:
         arrays.extend(np.arange(a, b + 1, dtype=np.int64) for a, b in ranges)
         steps = np.unique(np.concatenate(arrays))
-    return _Copied(steps, pieces)
+    consecutive = len(steps) > 0 and int(steps[-1]) - int(steps[0]) == len(steps) - 1
+    return _Copied(steps, pieces, consecutive)
 
 
 def _piece_steps(p: _Piece) -> np.ndarray:
@@ -236,7 +267,7 @@ def _null_page(rows: int) -> DoublePage:
     return DoublePage(num_rows=rows, values=_EMPTY, num_values=0, defined=np.zeros(rows, dtype=bool))
 
 
-def _pages(s: _Copied | tuple[np.ndarray, dict[str, Any]], key: str) -> Iterator[DoublePage]:
+def _pages(s: _Prepared, key: str) -> Iterator[DoublePage]:
     if isinstance(s, _Copied):
         yield from _copied_pages(s, s.pieces.get(key, []))
         return
@@ -259,7 +290,7 @@ def _pages(s: _Copied | tuple[np.ndarray, dict[str, Any]], key: str) -> Iterator
 def _copied_pages(s: _Copied, pieces: list[_Piece]) -> Iterator[DoublePage]:
     """One page per piece, plus pages of nulls for the rows between them."""
     steps = s.steps
-    consecutive = len(steps) > 0 and int(steps[-1]) - int(steps[0]) == len(steps) - 1
+    consecutive = s.consecutive
     first_step = int(steps[0]) if len(steps) else 0
     at = 0  # the next row without a page
     for p in pieces:

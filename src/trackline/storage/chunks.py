@@ -10,7 +10,7 @@ point instead of ~40:
   then the 2nd, ...) compressed as one zstd frame (level 1). That is byte for byte the
   values section of a Parquet ``BYTE_STREAM_SPLIT`` page with ZSTD compression, so
   ``trackline export`` copies stored chunks into its file instead of encoding them again
-  (``cli/parquet_pages.py``). The planes of a float32-exact value's low bytes are zeros,
+  (``cli/export_pages.py``). The planes of a float32-exact value's low bytes are zeros,
   and smooth curves and timestamps share their high bytes: measured on the query
   benchmark's data (float32-exact noisy curves, timestamps, runtimes), 3.4, 0.25 and 0.36
   bytes per point instead of 4, 8 and 4 as ``f4``/``f8``, at 4-11 ns per point to encode.
