@@ -356,10 +356,14 @@ def build_report(raw: dict[str, Any], sets: dict[str, dict[str, Any]], tools: li
         {"trackline": cli - inproc if isinstance(cli, float) and isinstance(inproc, float) else None})
     row("(d)   CLI CPU time (user + system, both threads)", "s", "lower",
         {"trackline": _get(raw, "export/trackline/hist-full", "cli", "child_cpu_s")})
-    row("(d)   in-process, busy: main thread encoding + writing (pyarrow)", "s", "lower",
+    row("(d)   in-process, busy: main thread writing pages", "s", "lower",
         {"trackline": _get(raw, "export/trackline/hist-full", "threads", "write_s")})
-    row("(d)   in-process, busy: reading thread (SQLite + Arrow tables)", "s", "lower",
+    row("(d)   in-process, busy: reading thread (SQLite: chunks and pages)", "s", "lower",
         {"trackline": _get(raw, "export/trackline/hist-full", "threads", "reading_thread_s")})
+    store = ex.get("store") or {}
+    if store:
+        row("(d)   store: the project's raw chunk values / their pages", "MB", "lower",
+            {"trackline": f"{store['chunk_bytes'] / 1e6:,.0f} / {store['page_bytes'] / 1e6:,.0f}"})
     row(f"(d)   write + fsync of the columns' raw {raw_mb:,.0f} MB", "s", "lower", {"trackline": raw_disk})
     # Disk speed as a rate and a ratio (1.0 = the export takes as long as writing its bytes).
     row("(d)   export rate: file MB / CLI wall", "MB/s", "higher", {"trackline": _rate(mb, cli)})
@@ -475,10 +479,12 @@ def notes(sets: dict[str, dict[str, Any]]) -> list[str]:
         "number, run_id left out: what an export with no encoding or compression writes) is a weaker, "
         "second bar: it says whether encoding costs less than not encoding on this disk, flatters the "
         "export as data compresses better, and is not the goal. Both depend on the disk: this VM's "
-        "writes 1-2 GB/s with fsync, so here the export is CPU-bound (pyarrow's one-thread encoding is "
-        "the longer thread); on a disk slower than the export's MB/s it is disk-bound, and write-behind "
-        "(each window fdatasynced while the next is encoded) keeps the disk time from adding to the "
-        "encoding time. The compression rows are in-process, timed like the default.",
+        "writes 1-2 GB/s with fsync. The default export copies the pages the store keeps for sealed "
+        "float chunks (cli/export_pages.py: no encoding; the reading thread reads them, the main thread "
+        "writes them); on a disk slower than the export's MB/s it is disk-bound, and write-behind "
+        "(each row group fdatasynced while the next is read) keeps the disk time from adding to the "
+        "rest. The compression rows are in-process, timed like the default; they and the 'pyarrow's "
+        "writer' row go through pyarrow, which encodes every value (what the default did before).",
         "(c) trackio.Api().runs() returns run names and ids only (config is one more query per run); "
         "trackline's and MLflow's listings return full run objects (config, summary).",
         "Times are wall-clock medians of the repeats after one untimed warm-up (CPU times are in the "

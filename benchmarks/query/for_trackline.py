@@ -233,7 +233,8 @@ def _export(ds: dict[str, Any], work: Path, repeats: int, warmup: int) -> dict[s
     # export writes with no encoding or compression at all.
     raw_bytes = rows * 8 * (len(info.get("columns") or []) - 1)
     res.update(rows=rows, metric_points=rows, columns=info.get("columns"), bytes=size, raw_bytes=raw_bytes,
-               disk=disk_speed(work, size), disk_raw=disk_speed(work, raw_bytes))
+               disk=disk_speed(work, size), disk_raw=disk_speed(work, raw_bytes),
+               store=_history_bytes(store_path(work), ds["name"]))
     # Each --compression, in-process, timed as the default was (one run alone swung by +-20%
     # on the shared 2-core VM): time and size.
     res["compressions"] = {}
@@ -245,6 +246,15 @@ def _export(ds: dict[str, Any], work: Path, repeats: int, warmup: int) -> dict[s
         res["compressions"][" ".join(option)] = {"wall_s": t["wall_s"], "cpu_s": t["cpu_s"],
                                                  "bytes": target.stat().st_size}
     args[:] = base
+    # The same default export through pyarrow's writer (what every export used before pages
+    # were copied; still the writer for text columns and the options above).
+    os.environ["TRACKLINE_EXPORT_PYARROW"] = "1"
+    try:
+        t = timed(inproc, repeats, warmup, expect=rows)
+    finally:
+        del os.environ["TRACKLINE_EXPORT_PYARROW"]
+    res["compressions"]["zstd, pyarrow's writer"] = {"wall_s": t["wall_s"], "cpu_s": t["cpu_s"],
+                                                     "bytes": target.stat().st_size}
     res["compressions"]["zstd (default)"] = {"wall_s": res["in_process"]["wall_s"],
                                              "cpu_s": res["in_process"]["cpu_s"], "bytes": size}
     target.unlink(missing_ok=True)
@@ -253,52 +263,52 @@ def _export(ds: dict[str, Any], work: Path, repeats: int, warmup: int) -> dict[s
 
 def _busy(inproc: Any, rows: int) -> dict[str, float]:
     """One more in-process export, with the time each of its threads spent working: the
-    reading thread reading windows and building their Arrow tables, the main thread
-    encoding and writing them (pyarrow, one row group at a time). The larger is the floor
+    reading thread reading row groups' chunks and pages from the store and planning their
+    pages, the main thread writing them (``cli/export_pages.py``). The larger is the floor
     of the pipeline on this data; wall minus it is set-up, filling and draining the
     pipeline, and waiting for the disk."""
-    from trackline.cli import export as ex
-    from trackline.cli import export_writers as ew
+    from trackline.cli.export_pages import PageExport
 
-    busy = {"read_s": 0.0, "prepare_s": 0.0, "write_s": 0.0}
-    real_windows, real_prepare, real_write = ex._windows, ew.ParquetWriter.prepare, ew.ParquetWriter.write
+    busy = {"read_s": 0.0, "write_s": 0.0}
+    real_read, real_write = PageExport._read_group, PageExport._write_group
 
-    def windows(*a: Any) -> Any:
-        it = real_windows(*a)
-        while True:
-            t = time.perf_counter()
-            try:
-                item = next(it)
-            except StopIteration:
-                return
-            finally:
-                busy["read_s"] += time.perf_counter() - t
-            yield item
-
-    def prepare(self: Any, parts: Any) -> Any:
+    def read(self: Any, *a: Any) -> Any:
         t = time.perf_counter()
         try:
-            return real_prepare(self, parts)
+            return real_read(self, *a)
         finally:
-            busy["prepare_s"] += time.perf_counter() - t
+            busy["read_s"] += time.perf_counter() - t
 
-    def write(self: Any, table: Any) -> None:
+    def write(self: Any, *a: Any) -> Any:
         t = time.perf_counter()
         try:
-            real_write(self, table)
+            return real_write(self, *a)
         finally:
             busy["write_s"] += time.perf_counter() - t
 
-    ex._windows, ew.ParquetWriter.prepare, ew.ParquetWriter.write = windows, prepare, write
+    PageExport._read_group, PageExport._write_group = read, write  # type: ignore[method-assign]
     try:
         t = time.perf_counter()
         if inproc() != rows:
             raise RuntimeError("instrumented export wrote the wrong number of rows")
         wall = time.perf_counter() - t
     finally:
-        ex._windows, ew.ParquetWriter.prepare, ew.ParquetWriter.write = (
-            real_windows, real_prepare, real_write)
-    return {"wall_s": wall, "reading_thread_s": busy["read_s"] + busy["prepare_s"], **busy}
+        PageExport._read_group, PageExport._write_group = real_read, real_write  # type: ignore[method-assign]
+    return {"wall_s": wall, "reading_thread_s": busy["read_s"], **busy}
+
+
+def _history_bytes(db: Path, project: str) -> dict[str, int]:
+    """The project's history in the store: raw chunk values (what reads use) and the
+    Parquet pages kept beside them for export."""
+    import sqlite3
+
+    with sqlite3.connect(db) as conn:
+        pks = "SELECT r.pk FROM runs r JOIN projects p ON p.id = r.project_id WHERE p.name = ?"
+        vals = conn.execute(f"SELECT coalesce(sum(length(vals)), 0) FROM history_chunks WHERE run_pk IN ({pks})",
+                            (project,)).fetchone()[0]
+        pages = conn.execute(f"SELECT coalesce(sum(length(page)), 0) FROM history_pages WHERE run_pk IN ({pks})",
+                             (project,)).fetchone()[0]
+    return {"chunk_bytes": int(vals), "page_bytes": int(pages)}
 
 
 def disk_speed(work: Path, size: int, repeats: int = 3) -> dict[str, Any]:

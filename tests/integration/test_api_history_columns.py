@@ -82,13 +82,13 @@ def test_one_and_many_runs_read_what_the_store_reads(store_url: str, native: boo
                             assert gv.dtype == vals.dtype  # int64 or float64
         a = history_columns.read(store, refs, ["loss"], native=True)[runs["a"]["pk"]].numeric["loss"]
         assert a[0][-1] == 3500 and a[1][7] == -5.0 and a[1].dtype == np.float64  # merged: widened
-        # Contiguous float chunks are unpacked in one array and share their step array.
+        # Contiguous float32 chunks stay float32 and share their step array.
         ranges = history_columns.Ranges()
         b1 = history_columns.read(store, [(runs["b"]["pk"], None)], ["loss"], native=True, ranges=ranges)
         b2 = history_columns.read(store, [(runs["b"]["pk"], None)], ["loss"], native=True, ranges=ranges)
         s1, v1 = b1[runs["b"]["pk"]].numeric["loss"]
         s2, _ = b2[runs["b"]["pk"]].numeric["loss"]
-        assert v1.dtype == np.float64 and np.shares_memory(s1, s2) and not s1.flags.writeable
+        assert v1.dtype == np.float32 and np.shares_memory(s1, s2) and not s1.flags.writeable
         # The system stream.
         sys_got = history_columns.read(store, refs, ["system.cpu"], system=True)
         num, _ = expected(store, runs["a"], ["system.cpu"], None, None, system=True)

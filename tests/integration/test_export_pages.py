@@ -119,6 +119,9 @@ def test_training_curves_are_copied_page_for_page(root: Path, monkeypatch: pytes
     arrow, none = export(root, monkeypatch, "curves", "curves-arrow", pyarrow=True)
     assert none is None and made is not None
     assert made.copied_segments == 3 and made.read_segments == 0  # every run copied; "none" has no rows
+    # Per run: two sealed chunks of loss, noise, _runtime and _timestamp and one of late_key
+    # are stored pages; the open chunks (and all of val's 50 points) are packed here.
+    assert (made.copied_pages, made.packed_pages) == (27, 18)
     assert_same_file_contents(pages, arrow)
     table = pq.read_table(pages)
     assert table.num_rows == 3 * N
@@ -167,9 +170,9 @@ def test_windows_cut_chunks_and_each_has_its_statistics(root: Path, monkeypatch:
 
 
 def test_what_is_not_plain_floats_goes_through_the_reader(root: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    """Integers, a step written twice and a rewound run: read on the query API's rules, and
-    the same file as pyarrow's."""
-    for project, read in (("mixed", 2), ("rewind", 1)):
+    """A step written twice and a rewound run are read on the query API's rules; integers
+    are packed as floats. The same file as pyarrow's."""
+    for project, read in (("mixed", 1), ("rewind", 1)):
         pages, made = export(root, monkeypatch, project, f"{project}-pages")
         arrow, _ = export(root, monkeypatch, project, f"{project}-arrow", pyarrow=True)
         assert made is not None and made.read_segments == read, project
@@ -266,3 +269,33 @@ def test_an_error_names_the_row_groups_runs_and_leaves_no_file(root: Path, monke
     assert re.fullmatch(r"reading runs c0, c1, c2 of [\w.-]+/curves failed: OSError: disk I/O error",
                         caught.value.format_message())
     assert not list((root / "work").glob("failed.parquet*"))
+
+
+def test_a_store_without_pages_exports_the_same_file(root: Path, monkeypatch: pytest.MonkeyPatch,
+                                                      tmp_path: Path) -> None:
+    """A store written before ``history_pages`` existed: every chunk is packed at export."""
+    import shutil
+    import sqlite3
+
+    pages, _ = export(root, monkeypatch, "curves", "with-pages")
+    copy = tmp_path / "root"
+    shutil.copytree(root, copy)
+    with sqlite3.connect(store_path(copy)) as db:
+        db.execute("DELETE FROM history_pages")
+    old, made = export(copy, monkeypatch, "curves", "without-pages")
+    assert made is not None and made.copied_pages == 0 and made.packed_pages == 45
+    assert_same_file_contents(pages, old)
+
+
+def test_pages_are_written_when_a_float_chunk_fills_and_deleted_with_the_run(root: Path) -> None:
+    import sqlite3
+
+    with isolated_env(root):
+        run = make_run("gone", "g", rows=[{"f": s / 3, "i": s} for s in range(2 * 2048 + 5)])
+        with sqlite3.connect(store_path(root)) as db:
+            count = "SELECT count(*) FROM history_pages p JOIN runs r ON r.pk = p.run_pk WHERE r.run_id = 'g'"
+            assert db.execute(count).fetchone()[0] == 2 * 3  # f, _runtime, _timestamp; not the integers
+            trackline.Api().run(f"{run.entity}/gone/g").delete()
+            assert db.execute("SELECT count(*) FROM history_pages p LEFT JOIN runs r ON r.pk = p.run_pk "
+                              "WHERE r.pk IS NULL").fetchone()[0] == 0
+            assert db.execute(count).fetchone()[0] == 0

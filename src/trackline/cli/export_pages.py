@@ -1,24 +1,23 @@
-"""``trackline export --format parquet`` by copying the store's pages.
+"""``trackline export --format parquet`` by copying pages the store already holds.
 
-Float history is stored in chunks whose values are already what a Parquet page holds:
-float64, byte-stream-split, one zstd frame (``storage/chunks.py``). So the export does not
-decode and encode again (pyarrow spent ~0.25 CPU-s encoding 10M rows, the reading ~0.14 s):
-it reads each chunk's bytes and writes them as one ``DATA_PAGE_V2`` of the output
-(``cli/parquet_file.py``), adding only what the page needs around them: the definition
-levels (which rows of the output hold a value of this key) and a header. ``run_id`` and
-``_step`` are built from the chunks' step ranges (consecutive steps encode to a few bytes
-per 128 rows). The file is what the pyarrow writer made: one row per (run, step) where any
-exported key was logged, the same columns, types, statistics and values.
+When a float chunk of history fills up (2,048 points; it never changes again), the store
+also keeps its values packed as a Parquet page would hold them: float64, byte-stream-split,
+one zstd frame (``storage/chunks.py``, table ``history_pages``). So the export does not
+encode (pyarrow spent ~0.25 CPU-s encoding 10M rows): it reads each page's bytes and writes
+them as one ``DATA_PAGE_V2`` of the output (``cli/parquet_file.py``), adding only what the
+page needs around them: the definition levels (which rows of the output hold a value of
+this key) and a header. ``run_id`` and ``_step`` come from the chunks' step ranges
+(consecutive steps encode to a few bytes per 128 rows). The file holds what the pyarrow
+writer wrote: one row per (run, step) where any exported key was logged, the same columns,
+types, statistics and values.
 
 Row groups: small runs several to a group, a big run in windows of steps, each holding
-about ``EXPORT_WINDOW`` rows (memory stays bounded: one group's chunks at a time). A chunk
-that crosses a window's edge is unpacked and its two halves packed again.
-
-A run's window is copied when each key's chunks there are packed floats in increasing
-step order (what a training loop writes). Anything else is read through the query API's
-reader, which applies every rule of the store (the last write of a step wins, rewinds
-hide steps, integers become floats), and packed here: a run resumed with ``resume_from``,
-a step logged twice, integer metrics, stores written before chunks were packed.
+about ``EXPORT_WINDOW`` rows (memory stays bounded: one group's chunks at a time). What has
+no page (a run's last, open chunk, integer metrics, a chunk cut by a window's edge, stores
+written before pages existed) is packed here from the raw chunk. A run's window whose
+chunks overlap (a step logged twice) or that was rewound (``resume_from``) is read through
+the query API's reader, which applies the store's rules (the last write of a step wins,
+rewinds hide steps), and packed here.
 
 Used when every exported key is numeric, the compression is zstd and the store is the
 SQL store in this process; otherwise ``export_writers.ParquetWriter`` (pyarrow).
@@ -32,7 +31,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
-from sqlalchemy import and_, bindparam, func, select
+from sqlalchemy import and_, bindparam, case, func, select
 
 from trackline.api.history import aligned, union_steps
 from trackline.cli.parquet_file import DoublePage, ParquetFile, double_page
@@ -72,6 +71,8 @@ class _Copied:
     steps: np.ndarray
     pieces: dict[str, list[_Piece]] = field(default_factory=dict)
     consecutive: bool = False  # steps are first, first + 1, ...
+    copied: int = 0  # pieces that are stored pages
+    packed: int = 0  # pieces packed here
 
 
 #: A segment ready to write: copied pieces, or the reader's (steps, columns).
@@ -127,15 +128,22 @@ class PageExport:
         spec = [("run_id", "run_id")] if with_run else []
         spec += [("_step", "step"), *((k, "double") for k in columns)]
         self.file = ParquetFile(out, spec, created_by="trackline export")
-        c = t.history_chunks.c
+        c, p = t.history_chunks.c, t.history_pages.c
+        pages = t.history_chunks.outerjoin(t.history_pages, and_(
+            p.run_pk == c.run_pk, p.key_id == c.key_id, p.stream_pk == c.stream_pk, p.chunk_no == c.chunk_no))
         self._rows_query = (
-            select(c.run_pk, c.key_id, c.step_min, c.step_max, c.n, c.dtype, c.steps, c.vals)
+            # The raw values only where there is no page: SQLite does not read them otherwise.
+            select(c.run_pk, c.key_id, c.step_min, c.step_max, c.n, c.dtype, c.steps, p.page,
+                   case((p.page.is_(None), c.vals), else_=None))
+            .select_from(pages)
             .where(and_(c.run_pk.in_(bindparam("pks", expanding=True)),
                         c.key_id.in_(bindparam("kids", expanding=True)),
                         c.step_max >= bindparam("lo"), c.step_min <= bindparam("hi")))
             .order_by(c.run_pk, c.key_id, c.stream_pk, c.chunk_no)
         )
-        self.copied_segments = self.read_segments = 0  # for tests and the bench: which path ran
+        # For tests and the bench: which path each segment took, and how many pieces of the
+        # copied ones were stored pages.
+        self.copied_segments = self.read_segments = self.copied_pages = self.packed_pages = 0
 
     def run(self, runs: Sequence[Any], window: int, advance: Callable[[int], None],
             failed: Callable[[list[str], Exception], Exception]) -> int:
@@ -185,6 +193,8 @@ class PageExport:
                 seg, {k: by_run.get((pk, k), []) for k in self.columns})
             if copied is not None:
                 self.copied_segments += 1
+                self.copied_pages += copied.copied
+                self.packed_pages += copied.packed
                 segments.append(copied)
             else:
                 self.read_segments += 1
@@ -221,28 +231,44 @@ def _step_page(s: _Prepared) -> np.ndarray | range:
 
 
 def _copy_plan(seg: Segment, rows_by_key: dict[str, list[Any]]) -> _Copied | None:
-    """The pieces of each key in ``seg`` if its chunks can be copied, else None."""
+    """The pieces of each key in ``seg``, or None when its chunks overlap (a step written
+    twice: the reader's rules decide which value stays). Rows are ``(run_pk, key_id,
+    step_min, step_max, n, dtype, steps, page, vals)``, ``vals`` only where ``page`` is
+    null. A sealed float chunk inside the segment is its page; anything else (the open
+    chunk, integers, a chunk cut by the segment's edge, stores older than pages) is
+    unpacked and packed here."""
     pieces: dict[str, list[_Piece]] = {}
     ranges: list[tuple[int, int]] = []  # each key's (first, last) when its steps are consecutive
     arrays: list[np.ndarray] = []
+    copied = packed = 0
     for key, rows in rows_by_key.items():
         got: list[_Piece] = []
         last = None
-        for _pk, _kid, step_min, step_max, n, dtype, steps, vals in rows:
-            if dtype != chunks.PACKED_F8 or (last is not None and step_min <= last):
-                return None  # not packed floats, or overlapping writes: the reader's rules apply
+        for _pk, _kid, step_min, step_max, n, dtype, steps, page, vals in rows:
+            if last is not None and step_min <= last:
+                return None  # overlapping writes
             last = step_max
-            if steps is None and seg.lo <= step_min and step_max <= seg.hi:
-                got.append(_Piece(None, step_min, n, blob=vals))
+            inside = seg.lo <= step_min and step_max <= seg.hi
+            if inside and steps is None:
+                if page is not None:
+                    got.append(_Piece(None, step_min, n, blob=page))
+                    copied += 1
+                else:
+                    got.append(_Piece(None, step_min, n, values=_floats(step_min, n, dtype, vals)))
+                    packed += 1
                 continue
-            s, v = chunks.decode(step_min, n, dtype, steps, vals)
+            s = chunks.decode_steps(step_min, n, steps)
             if len(s) > 1 and not bool(np.all(s[1:] > s[:-1])):
                 return None  # a step written twice within the chunk
+            if inside and page is not None:
+                got.append(_Piece(s, int(s[0]), n, blob=page))
+                copied += 1
+                continue
+            v = chunks.unpack_f8(page, n) if page is not None else _floats(step_min, n, dtype, vals)
             keep = (s >= seg.lo) & (s <= seg.hi)
-            if keep.all() and steps is not None:
-                got.append(_Piece(s, int(s[0]), n, blob=vals))
-            elif keep.any():
+            if keep.any():
                 got.append(_Piece(s[keep], int(s[keep][0]), int(keep.sum()), values=v[keep]))
+                packed += 1
         pieces[key] = got
         if got and all(p.steps is None for p in got) and all(
             b.first == a.first + a.n for a, b in itertools.pairwise(got)
@@ -256,7 +282,12 @@ def _copy_plan(seg: Segment, rows_by_key: dict[str, list[Any]]) -> _Copied | Non
         arrays.extend(np.arange(a, b + 1, dtype=np.int64) for a, b in ranges)
         steps = np.unique(np.concatenate(arrays))
     consecutive = len(steps) > 0 and int(steps[-1]) - int(steps[0]) == len(steps) - 1
-    return _Copied(steps, pieces, consecutive)
+    return _Copied(steps, pieces, consecutive, copied, packed)
+
+
+def _floats(step_min: int, n: int, dtype: str, vals: bytes) -> np.ndarray:
+    """A stored chunk's values as float64 (integers too: the column is DOUBLE)."""
+    return chunks.decode(step_min, n, dtype, None, vals)[1].astype(np.float64, copy=False)
 
 
 def _piece_steps(p: _Piece) -> np.ndarray:

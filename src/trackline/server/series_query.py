@@ -113,7 +113,7 @@ def parse_request(data: Mapping[str, Any]) -> SeriesRequest:
 @dataclass
 class _Points:
     x: np.ndarray  # int64 steps on the step axis, else float64
-    y: np.ndarray  # float64 (or float32 from stores written before float chunks were packed), int64
+    y: np.ndarray  # the stored dtype (float32 stays float32)
     steps: np.ndarray
     smooth: np.ndarray | None
 
@@ -180,13 +180,6 @@ def _short_floats(v: np.ndarray) -> Any:
     return f.tolist()
 
 
-def _f32_exact(v: np.ndarray) -> bool:
-    """Every value survives float32 (the points sent, after bucketing: a pass over a few
-    thousand values, not over the stored series)."""
-    with np.errstate(over="ignore", invalid="ignore"):
-        return bool(np.array_equal(v.astype(np.float32).astype(np.float64), v, equal_nan=True))
-
-
 class _Encoder:
     """Columns as JSON number arrays, or as base64 of little-endian typed arrays."""
 
@@ -202,8 +195,6 @@ class _Encoder:
         return self._pack(x.astype("<f8")) if self.b64 else x.astype(np.float64).tolist()
 
     def values(self, v: np.ndarray) -> Any:
-        if v.dtype == np.float64 and _f32_exact(v):
-            v = v.astype(np.float32)  # most metrics are float32 (tensor.item()): half the bytes, short decimals
         if v.dtype == np.float32:
             return self._pack(v.astype("<f4")) if self.b64 else _short_floats(v)
         return self._pack(v.astype("<f8")) if self.b64 else v.astype(np.float64).tolist()

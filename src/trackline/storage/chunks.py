@@ -5,18 +5,21 @@ record stream) as two arrays. Measured against the per-point table alternative
 (``benchmarks/store_layout.py``), chunks ingest ~4x faster and take ~8 bytes per
 point instead of ~40:
 
-* integers are stored in the narrowest dtype that holds them exactly (``i4``/``i8``);
-* floats (``f8z``) are float64 in byte-stream-split order (the 1st byte of every value,
-  then the 2nd, ...) compressed as one zstd frame (level 1). That is byte for byte the
-  values section of a Parquet ``BYTE_STREAM_SPLIT`` page with ZSTD compression, so
-  ``trackline export`` copies stored chunks into its file instead of encoding them again
-  (``cli/export_pages.py``). The planes of a float32-exact value's low bytes are zeros,
-  and smooth curves and timestamps share their high bytes: measured on the query
-  benchmark's data (float32-exact noisy curves, timestamps, runtimes), 3.4, 0.25 and 0.36
-  bytes per point instead of 4, 8 and 4 as ``f4``/``f8``, at 4-11 ns per point to encode.
-  Stores written before keep their ``f4``/``f8`` chunks; both are read;
+* values are stored in the narrowest dtype that holds them exactly: ``i4``/``i8``
+  for integers, ``f4`` when every value round-trips through float32, else ``f8``;
 * steps are not stored at all when they are ``step_min, step_min + 1, ...``
   (the common case); otherwise they are zlib-compressed int64 deltas.
+
+Raw values are what reads want: a chart of 100 runs x 100k points reads 10M float32
+with no decoding (measured: compressed chunks made that read 2-3x slower, 56 -> 126-164 ms
+with lz4 or zstd, as decompressing 80 MB costs more than copying 40). So the copy for
+``trackline export`` lives beside them: when a float chunk fills up (sealed: it never
+changes again), its values are also packed as :func:`pack_f8` (float64, byte-stream-split,
+one zstd frame: byte for byte the values of a Parquet ``BYTE_STREAM_SPLIT`` page compressed
+with ZSTD) into ``history_pages``, and the export copies that into its file instead of
+encoding again (``cli/export_pages.py``). Measured on the query benchmark's data
+(float32-exact noisy curves, timestamps, runtimes): 3.4, 0.25 and 0.36 bytes per point
+(~25% on top of the raw 16 bytes per row), 4-11 ns per point to pack, in the sender.
 
 Points inside a chunk keep arrival order; a step may repeat (a late write), and
 readers keep the last value per step.
@@ -32,8 +35,6 @@ import numpy as np
 import zstandard
 
 CHUNK_POINTS = 2048
-#: The stored dtype of float chunks: float64, byte-stream-split, one zstd frame.
-PACKED_F8 = "f8z"
 ZSTD_LEVEL = 1
 _compressor = zstandard.ZstdCompressor(level=ZSTD_LEVEL, write_content_size=True, write_checksum=False)
 _decompressor = zstandard.ZstdDecompressor()
@@ -57,8 +58,12 @@ def encode(steps: Any, values: Any) -> EncodedChunk:
         lo, hi = int(v.min()), int(v.max())
         dtype = "i4" if _I4[0] <= lo and hi <= _I4[1] else "i8"
     else:
-        dtype = PACKED_F8
-    vbytes = pack_f8(v) if dtype == PACKED_F8 else v.astype(dtype).tobytes()
+        v = v.astype(np.float64, copy=False)
+        with np.errstate(over="ignore", invalid="ignore"):
+            # Most float metrics are not float32-exact: a few values decide that cheaply.
+            exact = _f32_exact(v[:16]) and _f32_exact(v)
+        dtype = "f4" if exact else "f8"
+    vbytes = v.astype(dtype).tobytes()
     n = len(s)
     step_min, step_max = int(s.min()), int(s.max())
     contiguous = int(s[0]) == step_min and step_max - step_min == n - 1
@@ -68,44 +73,42 @@ def encode(steps: Any, values: Any) -> EncodedChunk:
     return EncodedChunk(step_min, step_max, n, dtype, sbytes, vbytes)
 
 
+def _f32_exact(v: np.ndarray) -> bool:
+    return bool(np.array_equal(v.astype(np.float32).astype(np.float64), v, equal_nan=True))
+
+
 def pack_f8(values: Any) -> bytes:
     """Float64 values, byte-stream-split, as one zstd frame (the content size in its header)."""
     v = np.ascontiguousarray(values, dtype=np.float64)
-    planes = v.view(np.uint8).reshape(-1, 8).T  # planes[j] = byte j of every value
-    return _compressor.compress(np.ascontiguousarray(planes).tobytes())
+    planes = np.empty((8, len(v)), np.uint8)
+    b = v.view(np.uint8).reshape(-1, 8)
+    for j in range(8):  # plane by plane: several times faster than a strided transpose copy
+        planes[j] = b[:, j]
+    return _compressor.compress(planes.tobytes())
 
 
-def unpack_f8(blob: bytes, n: int, out: np.ndarray | None = None) -> np.ndarray:
-    """The ``n`` float64 values of :func:`pack_f8`'s frame, into ``out`` (``n`` x 8 bytes)
-    when given, else into a new array."""
+def unpack_f8(blob: bytes, n: int) -> np.ndarray:
+    """The ``n`` float64 values of a :func:`pack_f8` frame."""
     raw = _decompressor.decompress(blob, max_output_size=8 * n)
     if len(raw) != 8 * n:
-        raise ValueError(f"a packed float chunk holds {len(raw)} bytes, expected {8 * n}")
+        raise ValueError(f"a packed page holds {len(raw)} bytes, expected {8 * n}")
     planes = np.frombuffer(raw, np.uint8).reshape(8, n)
-    block = np.empty((n, 8), np.uint8) if out is None else out
-    for j in range(8):  # plane by plane: several times faster than a strided transpose copy
-        block[:, j] = planes[j]
-    return block.reshape(-1).view(np.float64)
-
-
-def unpack_many_f8(blobs: list[bytes], sizes: list[int]) -> np.ndarray:
-    """Several chunks' frames, in order, as one float64 array."""
-    out = np.empty((sum(sizes), 8), np.uint8)
-    at = 0
-    for blob, n in zip(blobs, sizes, strict=True):
-        unpack_f8(blob, n, out[at : at + n])
-        at += n
+    out = np.empty((n, 8), np.uint8)
+    for j in range(8):
+        out[:, j] = planes[j]
     return out.reshape(-1).view(np.float64)
+
+
+def decode_steps(step_min: int, n: int, steps: bytes | None) -> np.ndarray:
+    """A stored chunk's steps (int64)."""
+    if steps is None:
+        return np.arange(step_min, step_min + n, dtype=np.int64)
+    return np.cumsum(np.frombuffer(zlib.decompress(steps), dtype=np.int64))
 
 
 def decode(step_min: int, n: int, dtype: str, steps: bytes | None, values: bytes) -> tuple[np.ndarray, np.ndarray]:
     """Return (steps int64, values float64 or int64) for one stored chunk."""
-    if steps is None:
-        s = np.arange(step_min, step_min + n, dtype=np.int64)
-    else:
-        s = np.cumsum(np.frombuffer(zlib.decompress(steps), dtype=np.int64))
-    if dtype == PACKED_F8:
-        return s, unpack_f8(values, n)
+    s = decode_steps(step_min, n, steps)
     v = np.frombuffer(values, dtype=dtype)
     v = v.astype(np.int64) if dtype[0] == "i" else v.astype(np.float64)
     return s, v
@@ -123,11 +126,8 @@ def join_contiguous(rows: list[tuple[int, int, str, bytes | None, bytes]]) -> tu
         if steps is not None or dt != dtype or s_min != expect:
             return None
         expect = s_min + n
-    if dtype == PACKED_F8:
-        values = unpack_many_f8([r[4] for r in rows], [r[1] for r in rows])
-    else:
-        values = np.frombuffer(b"".join(r[4] for r in rows), dtype=dtype)
-        values = values.astype(np.int64) if dtype[0] == "i" else values.astype(np.float64)
+    values = np.frombuffer(b"".join(r[4] for r in rows), dtype=dtype)
+    values = values.astype(np.int64) if dtype[0] == "i" else values.astype(np.float64)
     return np.arange(step_min, expect, dtype=np.int64), values
 
 

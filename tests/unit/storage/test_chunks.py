@@ -38,58 +38,12 @@ def test_round_trip(data: st.DataObject) -> None:
         assert enc.steps is None
 
 
-def test_integers_are_narrowed_and_floats_packed() -> None:
+def test_narrow_dtypes_are_chosen_only_when_exact() -> None:
     assert chunks.encode([0, 1], [1, 2]).dtype == "i4"
     assert chunks.encode([0, 1], [1, 2**40]).dtype == "i8"
-    assert chunks.encode([0, 1], [0.5, 0.25]).dtype == chunks.PACKED_F8
-    assert chunks.encode([0, 1], [float("nan"), 1.0]).dtype == chunks.PACKED_F8
-
-
-@settings(max_examples=100, deadline=None)
-@given(st.lists(st.integers(0, 2**64 - 1), max_size=300))
-def test_packed_floats_keep_every_bit(bits: list[int]) -> None:
-    """NaN payloads, -0.0, subnormals and infinities come back bit for bit."""
-    v = np.array(bits, dtype=np.uint64).view(np.float64)
-    out = chunks.unpack_f8(chunks.pack_f8(v), len(v))
-    assert out.view(np.uint64).tolist() == bits
-
-
-def test_a_packed_chunk_is_a_byte_stream_split_zstd_frame() -> None:
-    """The layout Parquet's BYTE_STREAM_SPLIT pages use, so export can copy it: byte j of
-    every value, then byte j + 1 of every value."""
-    import zstandard
-
-    v = np.array([1.5, -2.25, 1e300, 0.1])
-    raw = zstandard.ZstdDecompressor().decompress(chunks.pack_f8(v))
-    planes = np.frombuffer(raw, np.uint8).reshape(8, len(v))
-    assert np.array_equal(planes.T.copy().view(np.float64).ravel(), v)
-
-
-def test_float32_exact_curves_take_less_room_than_float32() -> None:
-    x = np.arange(2048, dtype=np.float64)
-    rng = np.random.default_rng(0)
-    loss = (np.exp(-x / 500) + rng.normal(0, 0.02, len(x))).astype(np.float32).astype(np.float64)
-    timestamps = 1.75e9 + x * 0.01
-    assert len(chunks.encode(x, loss).values) < 4 * len(x)
-    assert len(chunks.encode(x, timestamps).values) < 0.5 * len(x)
-
-
-def test_chunks_of_older_stores_still_decode() -> None:
-    """Stores written before packing hold raw f4/f8 chunks; they read as before, also
-    joined with packed ones (a run resumed after the upgrade)."""
-    old4 = (0, 3, "f4", None, np.array([0.5, 1.5, 2.5], np.float32).tobytes())
-    old8 = (3, 2, "f8", None, np.array([0.1, 0.2]).tobytes())
-    new = chunks.encode([5, 6], [7.0, 8.0])
-    rows = [old4, old8, (new.step_min, new.n, new.dtype, new.steps, new.values)]
-    assert chunks.join_contiguous(rows) is None  # different dtypes: decoded one by one
-    s, v = chunks.merge_series([chunks.decode(*r) for r in rows])
-    assert s.tolist() == list(range(7)) and v.tolist() == [0.5, 1.5, 2.5, 0.1, 0.2, 7.0, 8.0]
-    assert chunks.join_contiguous([old4]) is not None
-
-
-def test_a_packed_chunk_of_the_wrong_size_is_an_error() -> None:
-    with pytest.raises(ValueError, match="expected 40"):
-        chunks.unpack_f8(chunks.pack_f8(np.arange(4.0)), 5)
+    assert chunks.encode([0, 1], [0.5, 0.25]).dtype == "f4"
+    assert chunks.encode([0, 1], [0.1, 0.25]).dtype == "f8"
+    assert chunks.encode([0, 1], [float("nan"), 1.0]).dtype == "f4"
 
 
 def test_merge_keeps_the_last_write_per_step() -> None:
@@ -111,3 +65,35 @@ def test_contiguous_chunks_join_in_one_go_and_agree_with_decoding() -> None:
     assert chunks.join_contiguous([*rows, (gap.step_min, gap.n, gap.dtype, gap.steps, gap.values)]) is None
     mixed = chunks.encode([9, 10], [1, 2])  # int chunk after float chunks
     assert chunks.join_contiguous([*rows, (mixed.step_min, mixed.n, mixed.dtype, mixed.steps, mixed.values)]) is None
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.lists(st.integers(0, 2**64 - 1), max_size=300))
+def test_pages_keep_every_bit(bits: list[int]) -> None:
+    """NaN payloads, -0.0, subnormals and infinities come back bit for bit."""
+    v = np.array(bits, dtype=np.uint64).view(np.float64)
+    out = chunks.unpack_f8(chunks.pack_f8(v), len(v))
+    assert out.view(np.uint64).tolist() == bits
+
+
+def test_a_page_is_a_byte_stream_split_zstd_frame() -> None:
+    """The layout of Parquet's BYTE_STREAM_SPLIT pages, so export can copy it: byte 0 of
+    every value, then byte 1 of every value, ..., as one zstd frame."""
+    import zstandard
+
+    v = np.array([1.5, -2.25, 1e300, 0.1])
+    raw = zstandard.ZstdDecompressor().decompress(chunks.pack_f8(v))
+    planes = np.frombuffer(raw, np.uint8).reshape(8, len(v))
+    assert np.array_equal(planes.T.copy().view(np.float64).ravel(), v)
+
+
+def test_pages_of_float32_curves_and_timestamps_are_small() -> None:
+    x = np.arange(chunks.CHUNK_POINTS, dtype=np.float64)
+    loss = (np.exp(-x / 500) + np.random.default_rng(0).normal(0, 0.02, len(x))).astype(np.float32).astype(float)
+    assert len(chunks.pack_f8(loss)) < 4 * len(x)  # below float32's 4 bytes
+    assert len(chunks.pack_f8(1.75e9 + x * 0.01)) < 0.5 * len(x)  # timestamps: well below a byte
+
+
+def test_a_page_of_the_wrong_size_is_an_error() -> None:
+    with pytest.raises(ValueError, match="expected 40"):
+        chunks.unpack_f8(chunks.pack_f8(np.arange(4.0)), 5)

@@ -12,10 +12,8 @@ per call, which is what a 100-run ``history()`` loop pays 100 times:
 * contiguous chunks (the common case) decoded with one ``join``; their steps are read-only
   views of one shared ``arange`` (:class:`Ranges`), so 100 runs starting at step 0 allocate
   one step array;
-* ``native=True`` leaves values in their stored dtype (a zero-copy view of int32 data, or
-  of float32 in stores written before float chunks were packed): a caller that keeps 500
-  of 100,000 points widens the 500, not the 100,000. Packed float chunks (``f8z``) are
-  unpacked into one float64 array per series.
+* ``native=True`` leaves values in their stored dtype (a zero-copy view of float32 or int32
+  data): a caller that keeps 500 of 100,000 points widens the 500, not the 100,000.
 """
 
 from __future__ import annotations
@@ -177,8 +175,6 @@ def _decode(rows: list[Any], cutoffs: list[tuple[int, int]] | None, native: bool
             nxt = row[3] + row[4]
         else:  # back-to-back chunks of one dtype: the common case
             total = nxt - first[3]
-            if dtype == chunks.PACKED_F8:
-                return ranges.get(first[3], total), chunks.unpack_many_f8([r[7] for r in rows], [r[4] for r in rows])
             buf = first[7] if len(rows) == 1 else b"".join(r[7] for r in rows)
             v = np.frombuffer(buf, dtype=dtype, count=total)
             return ranges.get(first[3], total), (v if native else _wide(v))

@@ -7,7 +7,8 @@ this schema.
 * ``runs`` carries config and summary as JSON, so listings, filters and sorts never
   touch history (MLflow's ``latest_metrics`` idea, with the summary as the table).
 * ``history_chunks`` holds numeric history as columnar chunks (``storage/chunks.py``),
-  keyed by stream so several writers to one run never rewrite each other's rows.
+  keyed by stream so several writers to one run never rewrite each other's rows;
+  ``history_pages`` holds its sealed float chunks again as Parquet page values, for export.
 * ``history_values`` holds every non-numeric history value (text, bools, media refs).
 * ``run_streams`` records, per record log, the last sequence number applied: the
   idempotence of ingest.
@@ -156,6 +157,18 @@ def _chunk_table(name: str) -> Table:
 
 history_chunks = _chunk_table("history_chunks")
 Index("ix_history_chunks_range", history_chunks.c.run_pk, history_chunks.c.key_id, history_chunks.c.step_min)
+
+#: Sealed float chunks of ``history_chunks`` once more, as Parquet page values (``chunks.pack_f8``),
+#: for ``trackline export`` to copy. Its own table, so reads of history never load them.
+history_pages = Table(
+    "history_pages",
+    metadata,
+    Column("run_pk", Integer, ForeignKey("runs.pk", ondelete="CASCADE"), primary_key=True),
+    Column("key_id", Integer, primary_key=True),
+    Column("stream_pk", Integer, primary_key=True),
+    Column("chunk_no", Integer, primary_key=True),
+    Column("page", LargeBinary, nullable=False),
+)
 
 history_values = Table(
     "history_values",

@@ -336,7 +336,8 @@ class SQLStore:
 
     def delete_run(self, run_pk: int) -> None:
         def tx(conn: Connection) -> None:
-            for table in (t.history_chunks, t.history_values, t.metric_defs, t.run_keys, t.run_streams):
+            for table in (t.history_chunks, t.history_pages, t.history_values, t.metric_defs, t.run_keys,
+                          t.run_streams):
                 conn.execute(delete(table).where(table.c.run_pk == run_pk))
             conn.execute(delete(t.runs).where(t.runs.c.pk == run_pk))
 

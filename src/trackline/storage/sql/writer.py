@@ -259,9 +259,12 @@ class SQLStreamWriter:
         run_pk: int,
         stream_pk: int,
     ) -> dict[tuple[str, int], _OpenChunk]:
-        """Append points to the stream's open chunk per metric, sealing full chunks."""
+        """Append points to the stream's open chunk per metric, sealing full chunks. A sealed
+        float chunk of history also gets its Parquet page (``history_pages``, for export)."""
         opened: dict[tuple[str, int], _OpenChunk] = {}
         rows: list[dict[str, Any]] = []
+        pages: list[dict[str, Any]] = []
+        with_pages = table is t.history_chunks
         for name, (steps, values) in points.items():
             kid = ids[name]
             cache_key = (table.name, kid)
@@ -273,6 +276,9 @@ class SQLStreamWriter:
             while len(all_steps) - start >= chunks.CHUNK_POINTS:
                 end = start + chunks.CHUNK_POINTS
                 rows.append(_chunk_row(run_pk, kid, stream_pk, no, all_steps[start:end], all_values[start:end]))
+                if with_pages and all_values.dtype.kind == "f":
+                    pages.append({"run_pk": run_pk, "key_id": kid, "stream_pk": stream_pk, "chunk_no": no,
+                                  "page": chunks.pack_f8(all_values[start:end])})
                 no += 1
                 start = end
             rest_s, rest_v = all_steps[start:], all_values[start:]
@@ -280,6 +286,8 @@ class SQLStreamWriter:
                 rows.append(_chunk_row(run_pk, kid, stream_pk, no, rest_s, rest_v))
             opened[cache_key] = _OpenChunk(no, rest_s, rest_v)
         upsert(conn, table, rows, ["run_pk", "key_id", "stream_pk", "chunk_no"])
+        if pages:
+            upsert(conn, t.history_pages, pages, ["run_pk", "key_id", "stream_pk", "chunk_no"])
         return opened
 
     def _write_events(self, conn: Connection, ch: Changes, run_pk: int, stream_pk: int) -> None:
