@@ -184,7 +184,7 @@ class PageExport:
         by_run: dict[tuple[int, str], list[Any]] = {}
         params = {"pks": [s.run._row["pk"] for s in group], "kids": list(kids.values()),
                   "lo": min(s.lo for s in group), "hi": max(s.hi for s in group)}
-        for row in conn.execute(self._rows_query, params):
+        for row in self._fetch(conn, params):
             by_run.setdefault((row[0], names[row[1]]), []).append(row)
         segments: list[_Prepared] = []
         for seg in group:
@@ -202,6 +202,16 @@ class PageExport:
                 segments.append((union_steps(cols.values()), cols))
         return segments
 
+    def _fetch(self, conn: Any, params: dict[str, Any]) -> list[Any]:
+        """The group's chunk rows. On SQLite straight from the driver: ~3x less time than
+        through SQLAlchemy's result rows (~1 us a row; 15k rows per 10M points), which the
+        reading thread spent holding the GIL that the writing thread needs."""
+        if conn.dialect.name != "sqlite":
+            return list(conn.execute(self._rows_query, params))
+        pks, kids = params["pks"], params["kids"]
+        sql = _SQLITE_ROWS.format(pks=",".join("?" * len(pks)), kids=",".join("?" * len(kids)))
+        return conn.connection.driver_connection.execute(sql, (*pks, *kids, params["lo"], params["hi"])).fetchall()
+
     def _write_group(self, group: list[Segment], segments: list[_Prepared]) -> int:
         """One row group: the segments with rows, one after another."""
         kept = [(seg, s) for seg, s in zip(group, segments, strict=True) if len(_steps_of(s))]
@@ -215,6 +225,17 @@ class PageExport:
         for key in self.columns:
             rg.doubles(page for _, s in kept for page in _pages(s, key))
         return rows
+
+
+#: ``PageExport._rows_query`` as SQLite text, for the driver (checked against it in the tests).
+_SQLITE_ROWS = (
+    "SELECT c.run_pk, c.key_id, c.step_min, c.step_max, c.n, c.dtype, c.steps, p.page, "
+    "CASE WHEN p.page IS NULL THEN c.vals END "
+    "FROM history_chunks c LEFT OUTER JOIN history_pages p ON p.run_pk = c.run_pk AND p.key_id = c.key_id "
+    "AND p.stream_pk = c.stream_pk AND p.chunk_no = c.chunk_no "
+    "WHERE c.run_pk IN ({pks}) AND c.key_id IN ({kids}) AND c.step_max >= ? AND c.step_min <= ? "
+    "ORDER BY c.run_pk, c.key_id, c.stream_pk, c.chunk_no"
+)
 
 
 def _steps_of(s: _Prepared) -> np.ndarray:
