@@ -76,9 +76,9 @@ def root(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
     yield root
 
 
-def export(root: Path, mp: pytest.MonkeyPatch, target: str, name: str, *, pyarrow: bool = False,
-           window: int | None = None) -> tuple[Path, export_pages.PageExport | None]:
-    out = root / "work" / f"{name}.parquet"
+def run_export(mp: pytest.MonkeyPatch, args: list[str], *, pyarrow: bool = False,
+               window: int | None = None) -> export_pages.PageExport | None:
+    """``trackline export ARGS`` in this process; the page exporter it made, if any."""
     made: list[export_pages.PageExport] = []
     init = export_pages.PageExport.__init__
 
@@ -86,15 +86,23 @@ def export(root: Path, mp: pytest.MonkeyPatch, target: str, name: str, *, pyarro
         made.append(self)
         init(self, *a, **kw)
 
-    with mp.context() as m, isolated_env(root):
+    with mp.context() as m:
         m.setattr(export_pages.PageExport, "__init__", spy)
         if pyarrow:
             m.setenv("TRACKLINE_EXPORT_PYARROW", "1")  # after isolated_env, which clears TRACKLINE_*
         if window is not None:
             m.setattr(export_writers, "EXPORT_WINDOW", window)
-        export_cmd.main([target, "-o", str(out), "--no-progress", "--store", str(store_path(root))],
-                        standalone_mode=False)
-    return out, (made[0] if made else None)
+        export_cmd.main([*args, "--no-progress"], standalone_mode=False)
+    return made[0] if made else None
+
+
+def export(root: Path, mp: pytest.MonkeyPatch, target: str, name: str, *, pyarrow: bool = False,
+           window: int | None = None) -> tuple[Path, export_pages.PageExport | None]:
+    out = root / "work" / f"{name}.parquet"
+    with isolated_env(root):
+        made = run_export(mp, [target, "-o", str(out), "--store", str(store_path(root))], pyarrow=pyarrow,
+                          window=window)
+    return out, made
 
 
 def assert_same_file_contents(a: Path, b: Path) -> None:
@@ -299,3 +307,41 @@ def test_pages_are_written_when_a_float_chunk_fills_and_deleted_with_the_run(roo
             assert db.execute("SELECT count(*) FROM history_pages p LEFT JOIN runs r ON r.pk = p.run_pk "
                               "WHERE r.pk IS NULL").fetchone()[0] == 0
             assert db.execute(count).fetchone()[0] == 0
+
+
+def test_the_driver_statement_is_the_sqlalchemy_one(root: Path) -> None:
+    """On SQLite the rows come from the driver with ``_SQLITE_ROWS``: the same rows, in the
+    same order, as ``PageExport._rows_query`` gives through SQLAlchemy."""
+    import io
+
+    store = open_store(str(store_path(root)))
+    try:
+        pages = export_pages.PageExport(store, None, ["loss"], True, io.BytesIO())
+        with store.engine.connect() as conn:
+            kids = list(store._lookup_key_ids(conn, ["loss", "val", "noise", "epoch", "x"]).values())
+            pks = [int(pk) for pk, in conn.exec_driver_sql("SELECT pk FROM runs")]
+            for lo, hi in ((0, 10**12), (1000, 3000)):
+                params = {"pks": pks, "kids": kids, "lo": lo, "hi": hi}
+                want = [tuple(r) for r in conn.execute(pages._rows_query, params)]
+                assert len(want) > 40 and [tuple(r) for r in pages._fetch(conn, params)] == want
+    finally:
+        store.close()
+
+
+def test_both_stores_export_the_same_file_as_pyarrow(isolated: Path, store_url: str,
+                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    """SQLite and PostgreSQL: pages written by the sender are copied, and the file equals
+    pyarrow's from the same store."""
+    for i in range(2):
+        make_run("both", f"b{i}", rows=[{"loss": 1.0 / (s + 1), "n": s, **({"v": -s / 2} if s % 7 else {})}
+                                        for s in range(4500 + 100 * i)])
+    outs = []
+    for pyarrow in (False, True):
+        out = isolated / f"both-{pyarrow}.parquet"
+        made = run_export(monkeypatch, ["both", "-o", str(out), "--store", store_url], pyarrow=pyarrow)
+        if not pyarrow:
+            # Per run, sealed: loss, _runtime and _timestamp 2 each, v 1 (6 in 7 steps); n is integers.
+            assert made is not None and made.copied_pages == 2 * 7
+        outs.append(out)
+    assert_same_file_contents(*outs)
+    assert pq.read_table(outs[0]).num_rows == 4500 + 4600
