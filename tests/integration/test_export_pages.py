@@ -266,10 +266,10 @@ def test_an_error_names_the_row_groups_runs_and_leaves_no_file(root: Path, monke
 
     real = export_pages._copy_plan
 
-    def failing(seg: export_pages.Segment, rows: Any) -> Any:
+    def failing(seg: export_pages.Segment, *a: Any) -> Any:
         if seg.run.id == "c1":
             raise OSError("disk I/O error")
-        return real(seg, rows)
+        return real(seg, *a)
 
     monkeypatch.setattr(export_pages, "_copy_plan", failing)
     with pytest.raises(ExportError) as caught:
@@ -345,3 +345,56 @@ def test_both_stores_export_the_same_file_as_pyarrow(isolated: Path, store_url: 
         outs.append(out)
     assert_same_file_contents(*outs)
     assert pq.read_table(outs[0]).num_rows == 4500 + 4600
+
+
+def _pages_of(db_path: Path, run_id: str, key: str) -> list[tuple[int, int, bytes]]:
+    import sqlite3
+
+    with sqlite3.connect(db_path) as db:
+        return db.execute(
+            "SELECT p.chunk_no, p.chunks, p.page FROM history_pages p JOIN runs r ON r.pk = p.run_pk "
+            "JOIN metric_keys k ON k.id = p.key_id WHERE r.run_id = ? AND k.name = ? ORDER BY p.chunk_no",
+            (run_id, key)).fetchall()
+
+
+def test_a_filled_group_of_chunks_becomes_one_page(root: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """16 sealed chunks (32,768 points) of a key become one page; the rest keep one page a
+    chunk. Written batch by batch, as the sender does: the group's chunks from earlier
+    batches are read back from the store."""
+    from trackline.storage import chunks
+
+    steps = np.arange(40_000)
+    a = steps * 0.5
+    with isolated_env(root):
+        run = make_run("groups", "g")  # an empty run; history comes in batches below
+    store = open_store(str(store_path(root)))
+    try:
+        writer = store.stream_writer(RunKey(run.entity, "groups", "g"), (7).to_bytes(16, "big"))
+        for i, lo in enumerate(range(0, len(steps), 3000)):  # 3,000 steps a batch
+            ch = Changes(stream_id=(7).to_bytes(16, "big"), first_seq=i + 1, last_seq=i + 1)
+            s = steps[lo : lo + 3000]
+            third = s[s % 3 == 0]
+            ch.points = {"a": (s, a[lo : lo + 3000]), "n": (s, s.copy()), "c": (third, -third / 4)}
+            ch.rows = len(s)
+            writer.apply(ch)
+    finally:
+        store.close()
+    pages = _pages_of(store_path(root), "g", "a")
+    assert [(no, count) for no, count, _ in pages] == [(0, 16), (16, 1), (17, 1), (18, 1)]
+    assert np.array_equal(chunks.unpack_f8(pages[0][2], 16 * 2048), a[: 16 * 2048])
+    assert np.array_equal(chunks.unpack_f8(pages[1][2], 2048), a[16 * 2048 : 17 * 2048])
+    assert [(no, count) for no, count, _ in _pages_of(store_path(root), "g", "c")] == [(i, 1) for i in range(6)]
+    assert _pages_of(store_path(root), "g", "n") == []  # integers: no pages
+
+    whole, made = export(root, monkeypatch, "groups", "groups")
+    arrow, _ = export(root, monkeypatch, "groups", "groups-arrow", pyarrow=True)
+    assert made is not None and made.read_segments == 0
+    # a: the group and 3 single pages; c: 6 single pages; packed: a's and c's open chunks, all of n.
+    assert (made.copied_pages, made.packed_pages) == (4 + 6, 2 + 20)
+    assert_same_file_contents(whole, arrow)
+    # Windows of 10,000 steps cut the group's page: it is unpacked and its parts packed again.
+    cut, made = export(root, monkeypatch, "groups", "groups-cut", window=10_000)
+    assert made is not None and made.copied_segments == 4 and made.read_segments == 0
+    assert_same_file_contents(cut, arrow)
+    table = pq.read_table(cut)
+    assert table.column("a").to_pylist() == a.tolist() and table.column("_step").to_pylist() == steps.tolist()

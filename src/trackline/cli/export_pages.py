@@ -31,7 +31,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
-from sqlalchemy import and_, bindparam, case, func, select
+from sqlalchemy import and_, bindparam, func, select, tuple_
 
 from trackline.api.history import aligned, union_steps
 from trackline.cli.parquet_file import DoublePage, ParquetFile, double_page
@@ -114,6 +114,11 @@ def plan(conn: Any, runs: Sequence[Any], kids: dict[str, int], window: int) -> I
                 group, rows = [], 0
             parts = -(-est // window)
             width = -(-(hi - lo + 1) // parts)
+            # Windows of whole page groups (chunks of consecutive steps start at lo + k * 2048),
+            # so the edges cut no page (the default window is 4 groups).
+            whole = chunks.PAGE_GROUP * chunks.CHUNK_POINTS
+            if width >= whole:
+                width = -(-width // whole) * whole
             for a in range(lo, hi + 1, width):
                 yield [Segment(run, a, min(hi, a + width - 1))]
     if group:
@@ -129,18 +134,28 @@ class PageExport:
         spec += [("_step", "step"), *((k, "double") for k in columns)]
         self.file = ParquetFile(out, spec, created_by="trackline export")
         c, p = t.history_chunks.c, t.history_pages.c
-        pages = t.history_chunks.outerjoin(t.history_pages, and_(
-            p.run_pk == c.run_pk, p.key_id == c.key_id, p.stream_pk == c.stream_pk, p.chunk_no == c.chunk_no))
+        # Each chunk, and the first chunk of the page that holds it (null: none does). A page
+        # holds at most PAGE_GROUP chunks, so the probe is a short range of its key.
+        holder = (
+            select(p.chunk_no)
+            .where(and_(p.run_pk == c.run_pk, p.key_id == c.key_id, p.stream_pk == c.stream_pk,
+                        p.chunk_no.between(c.chunk_no - (chunks.PAGE_GROUP - 1), c.chunk_no),
+                        p.chunk_no + p.chunks > c.chunk_no))
+            .order_by(p.chunk_no.desc()).limit(1).scalar_subquery()
+        )
         self._rows_query = (
-            # The raw values only where there is no page: SQLite does not read them otherwise.
-            select(c.run_pk, c.key_id, c.step_min, c.step_max, c.n, c.dtype, c.steps, p.page,
-                   case((p.page.is_(None), c.vals), else_=None))
-            .select_from(pages)
+            select(c.run_pk, c.key_id, c.stream_pk, c.chunk_no, c.step_min, c.step_max, c.n, c.dtype, c.steps,
+                   holder)
             .where(and_(c.run_pk.in_(bindparam("pks", expanding=True)),
                         c.key_id.in_(bindparam("kids", expanding=True)),
                         c.step_max >= bindparam("lo"), c.step_min <= bindparam("hi")))
             .order_by(c.run_pk, c.key_id, c.stream_pk, c.chunk_no)
         )
+        self._pages_query = select(p.run_pk, p.key_id, p.stream_pk, p.chunk_no, p.chunks, p.page).where(
+            and_(p.run_pk.in_(bindparam("pks", expanding=True)), p.key_id.in_(bindparam("kids", expanding=True)),
+                 p.chunk_no.between(bindparam("first"), bindparam("last"))))
+        self._vals_query = select(c.run_pk, c.key_id, c.stream_pk, c.chunk_no, c.vals).where(
+            tuple_(c.run_pk, c.key_id, c.stream_pk, c.chunk_no).in_(bindparam("keys", expanding=True)))
         # For tests and the bench: which path each segment took, and how many pieces of the
         # copied ones were stored pages.
         self.copied_segments = self.read_segments = self.copied_pages = self.packed_pages = 0
@@ -184,13 +199,15 @@ class PageExport:
         by_run: dict[tuple[int, str], list[Any]] = {}
         params = {"pks": [s.run._row["pk"] for s in group], "kids": list(kids.values()),
                   "lo": min(s.lo for s in group), "hi": max(s.hi for s in group)}
-        for row in self._fetch(conn, params):
+        rows = self._fetch(conn, params)
+        for row in rows:
             by_run.setdefault((row[0], names[row[1]]), []).append(row)
+        pages, vals = self._blobs(conn, params, rows)
         segments: list[_Prepared] = []
         for seg in group:
             pk = seg.run._row["pk"]
             copied = None if seg.run._row.get("history_cutoffs") else _copy_plan(
-                seg, {k: by_run.get((pk, k), []) for k in self.columns})
+                seg, {k: by_run.get((pk, k), []) for k in self.columns}, pages, vals)
             if copied is not None:
                 self.copied_segments += 1
                 self.copied_pages += copied.copied
@@ -203,14 +220,32 @@ class PageExport:
         return segments
 
     def _fetch(self, conn: Any, params: dict[str, Any]) -> list[Any]:
-        """The group's chunk rows. On SQLite straight from the driver: ~3x less time than
-        through SQLAlchemy's result rows (~1 us a row; 15k rows per 10M points), which the
-        reading thread spent holding the GIL that the writing thread needs."""
+        """The group's chunk rows, without their values. On SQLite straight from the driver:
+        SQLAlchemy's result rows cost ~1 us each (15k rows per 10M points), time the reading
+        thread spent holding the GIL that the writing thread needs."""
         if conn.dialect.name != "sqlite":
             return list(conn.execute(self._rows_query, params))
         pks, kids = params["pks"], params["kids"]
-        sql = _SQLITE_ROWS.format(pks=",".join("?" * len(pks)), kids=",".join("?" * len(kids)))
+        sql = _SQLITE_ROWS.format(pks=",".join("?" * len(pks)), kids=",".join("?" * len(kids)),
+                                  group=chunks.PAGE_GROUP - 1)
         return conn.connection.driver_connection.execute(sql, (*pks, *kids, params["lo"], params["hi"])).fetchall()
+
+    def _blobs(self, conn: Any, params: dict[str, Any], rows: list[Any]) -> tuple[dict[Any, Any], dict[Any, bytes]]:
+        """The pages that hold the rows' chunks, ``(run, key, stream, first chunk) -> (chunks,
+        page)``, and the raw values of the chunks no page holds (the open ones, integers,
+        stores older than pages), ``(run, key, stream, chunk) -> vals``."""
+        firsts = [r[9] for r in rows if r[9] is not None]
+        pages: dict[Any, Any] = {}
+        if firsts:
+            got = conn.execute(self._pages_query, {"pks": params["pks"], "kids": params["kids"],
+                                                   "first": min(firsts), "last": max(firsts)})
+            pages = {(r[0], r[1], r[2], r[3]): (r[4], r[5]) for r in got}
+        bare = [(r[0], r[1], r[2], r[3]) for r in rows if r[9] is None]
+        vals: dict[Any, bytes] = {}
+        for i in range(0, len(bare), _KEYS_PER_QUERY):
+            for r in conn.execute(self._vals_query, {"keys": bare[i : i + _KEYS_PER_QUERY]}):
+                vals[(r[0], r[1], r[2], r[3])] = r[4]
+        return pages, vals
 
     def _write_group(self, group: list[Segment], segments: list[_Prepared]) -> int:
         """One row group: the segments with rows, one after another."""
@@ -229,13 +264,15 @@ class PageExport:
 
 #: ``PageExport._rows_query`` as SQLite text, for the driver (checked against it in the tests).
 _SQLITE_ROWS = (
-    "SELECT c.run_pk, c.key_id, c.step_min, c.step_max, c.n, c.dtype, c.steps, p.page, "
-    "CASE WHEN p.page IS NULL THEN c.vals END "
-    "FROM history_chunks c LEFT OUTER JOIN history_pages p ON p.run_pk = c.run_pk AND p.key_id = c.key_id "
-    "AND p.stream_pk = c.stream_pk AND p.chunk_no = c.chunk_no "
+    "SELECT c.run_pk, c.key_id, c.stream_pk, c.chunk_no, c.step_min, c.step_max, c.n, c.dtype, c.steps, "
+    "(SELECT p.chunk_no FROM history_pages p WHERE p.run_pk = c.run_pk AND p.key_id = c.key_id "
+    "AND p.stream_pk = c.stream_pk AND p.chunk_no BETWEEN c.chunk_no - {group} AND c.chunk_no "
+    "AND p.chunk_no + p.chunks > c.chunk_no ORDER BY p.chunk_no DESC LIMIT 1) "
+    "FROM history_chunks c "
     "WHERE c.run_pk IN ({pks}) AND c.key_id IN ({kids}) AND c.step_max >= ? AND c.step_min <= ? "
     "ORDER BY c.run_pk, c.key_id, c.stream_pk, c.chunk_no"
 )
+_KEYS_PER_QUERY = 2000  # chunks per query of raw values: 4 parameters each, SQLite allows 32,766
 
 
 def _steps_of(s: _Prepared) -> np.ndarray:
@@ -251,13 +288,14 @@ def _step_page(s: _Prepared) -> np.ndarray | range:
     return steps
 
 
-def _copy_plan(seg: Segment, rows_by_key: dict[str, list[Any]]) -> _Copied | None:
+def _copy_plan(seg: Segment, rows_by_key: dict[str, list[Any]], pages: dict[Any, Any],
+               vals: dict[Any, bytes]) -> _Copied | None:
     """The pieces of each key in ``seg``, or None when its chunks overlap (a step written
     twice: the reader's rules decide which value stays). Rows are ``(run_pk, key_id,
-    step_min, step_max, n, dtype, steps, page, vals)``, ``vals`` only where ``page`` is
-    null. A sealed float chunk inside the segment is its page; anything else (the open
-    chunk, integers, a chunk cut by the segment's edge, stores older than pages) is
-    unpacked and packed here."""
+    stream_pk, chunk_no, step_min, step_max, n, dtype, steps, first chunk of its page)``.
+    A page whose chunks are all inside the segment is copied as it is; anything else (the
+    open chunk, integers, chunks cut by the segment's edge or whose page is, stores older
+    than pages) is unpacked and packed here."""
     pieces: dict[str, list[_Piece]] = {}
     ranges: list[tuple[int, int]] = []  # each key's (first, last) when its steps are consecutive
     arrays: list[np.ndarray] = []
@@ -265,31 +303,42 @@ def _copy_plan(seg: Segment, rows_by_key: dict[str, list[Any]]) -> _Copied | Non
     for key, rows in rows_by_key.items():
         got: list[_Piece] = []
         last = None
-        for _pk, _kid, step_min, step_max, n, dtype, steps, page, vals in rows:
+        unpacked: dict[Any, np.ndarray] = {}
+        i = 0
+        while i < len(rows):
+            run_pk, kid, stream, no, step_min, step_max, n, dtype, steps, first = rows[i]
             if last is not None and step_min <= last:
                 return None  # overlapping writes
-            last = step_max
-            inside = seg.lo <= step_min and step_max <= seg.hi
-            if inside and steps is None:
-                if page is not None:
-                    got.append(_Piece(None, step_min, n, blob=page))
+            if first == no:  # the page's first chunk: copy the page if all of it is here
+                count, blob = pages[(run_pk, kid, stream, first)]
+                whole = _whole_page(rows, i, count, seg)
+                if whole is not None:
+                    got.append(_Piece(whole[0], step_min, whole[1], blob=blob))
                     copied += 1
-                else:
-                    got.append(_Piece(None, step_min, n, values=_floats(step_min, n, dtype, vals)))
-                    packed += 1
-                continue
+                    last = rows[i + count - 1][5]
+                    i += count
+                    continue
+            last = step_max
             s = chunks.decode_steps(step_min, n, steps)
             if len(s) > 1 and not bool(np.all(s[1:] > s[:-1])):
                 return None  # a step written twice within the chunk
-            if inside and page is not None:
-                got.append(_Piece(s, int(s[0]), n, blob=page))
-                copied += 1
-                continue
-            v = chunks.unpack_f8(page, n) if page is not None else _floats(step_min, n, dtype, vals)
+            if first is None:
+                v = _floats(step_min, n, dtype, vals[(run_pk, kid, stream, no)])
+            else:
+                page_key = (run_pk, kid, stream, first)
+                if page_key not in unpacked:
+                    count, blob = pages[page_key]
+                    unpacked[page_key] = chunks.unpack_f8(blob, count * chunks.CHUNK_POINTS)
+                at = (no - first) * chunks.CHUNK_POINTS  # pages hold full chunks only
+                v = unpacked[page_key][at : at + n]
             keep = (s >= seg.lo) & (s <= seg.hi)
-            if keep.any():
+            if keep.all():
+                got.append(_Piece(None if steps is None else s, step_min, n, values=v))
+                packed += 1
+            elif keep.any():
                 got.append(_Piece(s[keep], int(s[keep][0]), int(keep.sum()), values=v[keep]))
                 packed += 1
+            i += 1
         pieces[key] = got
         if got and all(p.steps is None for p in got) and all(
             b.first == a.first + a.n for a, b in itertools.pairwise(got)
@@ -304,6 +353,31 @@ def _copy_plan(seg: Segment, rows_by_key: dict[str, list[Any]]) -> _Copied | Non
         steps = np.unique(np.concatenate(arrays))
     consecutive = len(steps) > 0 and int(steps[-1]) - int(steps[0]) == len(steps) - 1
     return _Copied(steps, pieces, consecutive, copied, packed)
+
+
+def _whole_page(rows: list[Any], i: int, count: int, seg: Segment) -> tuple[np.ndarray | None, int] | None:
+    """``(steps, points)`` of the page whose chunks are ``rows[i : i + count]`` when all of
+    them are there, inside ``seg`` and in increasing step order (steps None: consecutive
+    from the first chunk's step_min); else None."""
+    span = rows[i : i + count]
+    if len(span) != count or span[0][4] < seg.lo or span[-1][5] > seg.hi:
+        return None
+    run_pk, kid, stream, no = span[0][:4]
+    consecutive = True
+    for j, r in enumerate(span):
+        if r[0] != run_pk or r[1] != kid or r[2] != stream or r[3] != no + j:
+            return None
+        if j and r[4] <= span[j - 1][5]:
+            return None  # overlapping chunks
+        if r[8] is not None or (j and r[4] != span[j - 1][5] + 1):
+            consecutive = False
+    points = sum(r[6] for r in span)
+    if consecutive:
+        return None, points
+    steps = np.concatenate([chunks.decode_steps(r[4], r[6], r[8]) for r in span])
+    if not bool(np.all(steps[1:] > steps[:-1])):
+        return None  # a step written twice within a chunk
+    return steps, points
 
 
 def _floats(step_min: int, n: int, dtype: str, vals: bytes) -> np.ndarray:

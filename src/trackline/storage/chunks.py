@@ -35,6 +35,8 @@ import numpy as np
 import zstandard
 
 CHUNK_POINTS = 2048
+#: Sealed chunks per page once a group of them is complete (32,768 values a page).
+PAGE_GROUP = 16
 ZSTD_LEVEL = 1
 _compressor = zstandard.ZstdCompressor(level=ZSTD_LEVEL, write_content_size=True, write_checksum=False)
 _decompressor = zstandard.ZstdDecompressor()

@@ -159,14 +159,16 @@ history_chunks = _chunk_table("history_chunks")
 Index("ix_history_chunks_range", history_chunks.c.run_pk, history_chunks.c.key_id, history_chunks.c.step_min)
 
 #: Sealed float chunks of ``history_chunks`` once more, as Parquet page values (``chunks.pack_f8``),
-#: for ``trackline export`` to copy. Its own table, so reads of history never load them.
+#: for ``trackline export`` to copy: one chunk a page, or ``chunks.PAGE_GROUP`` once their group
+#: is sealed. Its own table, so reads of history never load them.
 history_pages = Table(
     "history_pages",
     metadata,
     Column("run_pk", Integer, ForeignKey("runs.pk", ondelete="CASCADE"), primary_key=True),
     Column("key_id", Integer, primary_key=True),
     Column("stream_pk", Integer, primary_key=True),
-    Column("chunk_no", Integer, primary_key=True),
+    Column("chunk_no", Integer, primary_key=True),  # the first chunk the page holds
+    Column("chunks", Integer, nullable=False, server_default="1"),  # how many, from chunk_no on
     Column("page", LargeBinary, nullable=False),
 )
 

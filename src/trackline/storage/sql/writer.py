@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
-from sqlalchemy import Connection, and_, func, select, update
+from sqlalchemy import Connection, and_, delete, func, select, update
 
 from trackline.runstate.changes import Changes
 from trackline.storage import chunks
@@ -259,11 +259,15 @@ class SQLStreamWriter:
         run_pk: int,
         stream_pk: int,
     ) -> dict[tuple[str, int], _OpenChunk]:
-        """Append points to the stream's open chunk per metric, sealing full chunks. A sealed
-        float chunk of history also gets its Parquet page (``history_pages``, for export)."""
+        """Append points to the stream's open chunk per metric, sealing full chunks. Sealed
+        float chunks of history also get their Parquet page (``history_pages``, for export):
+        one per chunk, and one per group of ``chunks.PAGE_GROUP`` chunks once the group is
+        sealed, which replaces the group's single pages (fewer, larger pages: less work per
+        page at export, and they compress better)."""
         opened: dict[tuple[str, int], _OpenChunk] = {}
         rows: list[dict[str, Any]] = []
         pages: list[dict[str, Any]] = []
+        groups: list[dict[str, Any]] = []
         with_pages = table is t.history_chunks
         for name, (steps, values) in points.items():
             kid = ids[name]
@@ -273,22 +277,62 @@ class SQLStreamWriter:
             all_values = np.concatenate([oc.values, values]) if len(oc.values) else values
             no = oc.chunk_no
             start = 0
+            sealed: dict[int, np.ndarray] = {}
             while len(all_steps) - start >= chunks.CHUNK_POINTS:
                 end = start + chunks.CHUNK_POINTS
                 rows.append(_chunk_row(run_pk, kid, stream_pk, no, all_steps[start:end], all_values[start:end]))
                 if with_pages and all_values.dtype.kind == "f":
-                    pages.append({"run_pk": run_pk, "key_id": kid, "stream_pk": stream_pk, "chunk_no": no,
-                                  "page": chunks.pack_f8(all_values[start:end])})
+                    sealed[no] = all_values[start:end]
                 no += 1
                 start = end
             rest_s, rest_v = all_steps[start:], all_values[start:]
             if len(rest_s):
                 rows.append(_chunk_row(run_pk, kid, stream_pk, no, rest_s, rest_v))
             opened[cache_key] = _OpenChunk(no, rest_s, rest_v)
+            for chunk_no, vals in sealed.items():
+                pages.append({"run_pk": run_pk, "key_id": kid, "stream_pk": stream_pk, "chunk_no": chunk_no,
+                              "chunks": 1, "page": chunks.pack_f8(vals)})
+                if (chunk_no + 1) % chunks.PAGE_GROUP == 0:
+                    group = self._group_page(conn, table, run_pk, kid, stream_pk, chunk_no + 1 - chunks.PAGE_GROUP,
+                                             sealed)
+                    if group is not None:
+                        groups.append(group)
         upsert(conn, table, rows, ["run_pk", "key_id", "stream_pk", "chunk_no"])
-        if pages:
-            upsert(conn, t.history_pages, pages, ["run_pk", "key_id", "stream_pk", "chunk_no"])
+        if groups:
+            covered = {(g["key_id"], g["chunk_no"] + i) for g in groups for i in range(g["chunks"])}
+            pages = [p for p in pages if (p["key_id"], p["chunk_no"]) not in covered]
+            hp = t.history_pages.c
+            for g in groups:  # the group's single pages from earlier batches
+                conn.execute(delete(t.history_pages).where(and_(
+                    hp.run_pk == run_pk, hp.key_id == g["key_id"], hp.stream_pk == stream_pk,
+                    hp.chunk_no >= g["chunk_no"], hp.chunk_no < g["chunk_no"] + g["chunks"])))
+        if pages or groups:
+            upsert(conn, t.history_pages, pages + groups, ["run_pk", "key_id", "stream_pk", "chunk_no"])
         return opened
+
+    def _group_page(self, conn: Connection, table: Any, run_pk: int, kid: int, stream_pk: int, first: int,
+                    sealed: dict[int, np.ndarray]) -> dict[str, Any] | None:
+        """The page of chunks ``first .. first + PAGE_GROUP - 1``: their values from this batch
+        (``sealed``) or from the store; None when one is not all floats (no page then)."""
+        c = table.c
+        want = [no for no in range(first, first + chunks.PAGE_GROUP) if no not in sealed]
+        stored: dict[int, np.ndarray] = {}
+        if want:
+            q = select(c.chunk_no, c.step_min, c.n, c.dtype, c.vals).where(and_(
+                c.run_pk == run_pk, c.key_id == kid, c.stream_pk == stream_pk,
+                c.chunk_no >= want[0], c.chunk_no <= want[-1]))
+            for no, step_min, n, dtype, vals in conn.execute(q):
+                if no in sealed:
+                    continue  # stored while still open; sealed in this batch
+                if dtype[0] != "f" or n != chunks.CHUNK_POINTS:
+                    return None
+                stored[int(no)] = chunks.decode(step_min, n, dtype, None, vals)[1]
+        found = [sealed[no] if no in sealed else stored.get(no) for no in range(first, first + chunks.PAGE_GROUP)]
+        parts = [p for p in found if p is not None]
+        if len(parts) != chunks.PAGE_GROUP:
+            return None  # a chunk of the group is missing (not expected: chunks seal in order)
+        return {"run_pk": run_pk, "key_id": kid, "stream_pk": stream_pk, "chunk_no": first,
+                "chunks": chunks.PAGE_GROUP, "page": chunks.pack_f8(np.concatenate(parts))}
 
     def _write_events(self, conn: Connection, ch: Changes, run_pk: int, stream_pk: int) -> None:
         """Alerts, their delivery results, and console output lines."""

@@ -26,6 +26,7 @@ def upgrade() -> None:
         sa.Column("key_id", sa.Integer, primary_key=True),
         sa.Column("stream_pk", sa.Integer, primary_key=True),
         sa.Column("chunk_no", sa.Integer, primary_key=True),
+        sa.Column("chunks", sa.Integer, nullable=False, server_default="1"),
         sa.Column("page", sa.LargeBinary, nullable=False),
     )
 
