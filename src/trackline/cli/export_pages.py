@@ -31,7 +31,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
-from sqlalchemy import and_, bindparam, func, select, tuple_
+from sqlalchemy import and_, bindparam, case, func, select
 
 from trackline.api.history import aligned, union_steps
 from trackline.cli.parquet_file import DoublePage, ParquetFile, double_page
@@ -68,7 +68,7 @@ class _Piece:
 class _Copied:
     """A segment whose chunks are copied: its rows' steps and each key's pieces."""
 
-    steps: np.ndarray
+    steps: np.ndarray | range  # a range when consecutive (no array of 100k steps to build)
     pieces: dict[str, list[_Piece]] = field(default_factory=dict)
     consecutive: bool = False  # steps are first, first + 1, ...
     copied: int = 0  # pieces that are stored pages
@@ -144,8 +144,9 @@ class PageExport:
             .order_by(p.chunk_no.desc()).limit(1).scalar_subquery()
         )
         self._rows_query = (
+            # The raw values only of chunks no page holds (SQLite reads the others' not at all).
             select(c.run_pk, c.key_id, c.stream_pk, c.chunk_no, c.step_min, c.step_max, c.n, c.dtype, c.steps,
-                   holder)
+                   holder, case((holder.is_(None), c.vals), else_=None))
             .where(and_(c.run_pk.in_(bindparam("pks", expanding=True)),
                         c.key_id.in_(bindparam("kids", expanding=True)),
                         c.step_max >= bindparam("lo"), c.step_min <= bindparam("hi")))
@@ -154,8 +155,6 @@ class PageExport:
         self._pages_query = select(p.run_pk, p.key_id, p.stream_pk, p.chunk_no, p.chunks, p.page).where(
             and_(p.run_pk.in_(bindparam("pks", expanding=True)), p.key_id.in_(bindparam("kids", expanding=True)),
                  p.chunk_no.between(bindparam("first"), bindparam("last"))))
-        self._vals_query = select(c.run_pk, c.key_id, c.stream_pk, c.chunk_no, c.vals).where(
-            tuple_(c.run_pk, c.key_id, c.stream_pk, c.chunk_no).in_(bindparam("keys", expanding=True)))
         # For tests and the bench: which path each segment took, and how many pieces of the
         # copied ones were stored pages.
         self.copied_segments = self.read_segments = self.copied_pages = self.packed_pages = 0
@@ -202,12 +201,12 @@ class PageExport:
         rows = self._fetch(conn, params)
         for row in rows:
             by_run.setdefault((row[0], names[row[1]]), []).append(row)
-        pages, vals = self._blobs(conn, params, rows)
+        pages = self._pages(conn, params, rows)
         segments: list[_Prepared] = []
         for seg in group:
             pk = seg.run._row["pk"]
             copied = None if seg.run._row.get("history_cutoffs") else _copy_plan(
-                seg, {k: by_run.get((pk, k), []) for k in self.columns}, pages, vals)
+                seg, {k: by_run.get((pk, k), []) for k in self.columns}, pages)
             if copied is not None:
                 self.copied_segments += 1
                 self.copied_pages += copied.copied
@@ -230,22 +229,16 @@ class PageExport:
                                   group=chunks.PAGE_GROUP - 1)
         return conn.connection.driver_connection.execute(sql, (*pks, *kids, params["lo"], params["hi"])).fetchall()
 
-    def _blobs(self, conn: Any, params: dict[str, Any], rows: list[Any]) -> tuple[dict[Any, Any], dict[Any, bytes]]:
-        """The pages that hold the rows' chunks, ``(run, key, stream, first chunk) -> (chunks,
-        page)``, and the raw values of the chunks no page holds (the open ones, integers,
-        stores older than pages), ``(run, key, stream, chunk) -> vals``."""
+    def _pages(self, conn: Any, params: dict[str, Any], rows: list[Any]) -> dict[Any, Any]:
+        """The pages that hold the rows' chunks: ``(run, key, stream, first chunk) -> (chunks,
+        page)``."""
         firsts = [r[9] for r in rows if r[9] is not None]
         pages: dict[Any, Any] = {}
         if firsts:
             got = conn.execute(self._pages_query, {"pks": params["pks"], "kids": params["kids"],
                                                    "first": min(firsts), "last": max(firsts)})
             pages = {(r[0], r[1], r[2], r[3]): (r[4], r[5]) for r in got}
-        bare = [(r[0], r[1], r[2], r[3]) for r in rows if r[9] is None]
-        vals: dict[Any, bytes] = {}
-        for i in range(0, len(bare), _KEYS_PER_QUERY):
-            for r in conn.execute(self._vals_query, {"keys": bare[i : i + _KEYS_PER_QUERY]}):
-                vals[(r[0], r[1], r[2], r[3])] = r[4]
-        return pages, vals
+        return pages
 
     def _write_group(self, group: list[Segment], segments: list[_Prepared]) -> int:
         """One row group: the segments with rows, one after another."""
@@ -267,32 +260,31 @@ _SQLITE_ROWS = (
     "SELECT c.run_pk, c.key_id, c.stream_pk, c.chunk_no, c.step_min, c.step_max, c.n, c.dtype, c.steps, "
     "(SELECT p.chunk_no FROM history_pages p WHERE p.run_pk = c.run_pk AND p.key_id = c.key_id "
     "AND p.stream_pk = c.stream_pk AND p.chunk_no BETWEEN c.chunk_no - {group} AND c.chunk_no "
-    "AND p.chunk_no + p.chunks > c.chunk_no ORDER BY p.chunk_no DESC LIMIT 1) "
+    "AND p.chunk_no + p.chunks > c.chunk_no ORDER BY p.chunk_no DESC LIMIT 1), "
+    "CASE WHEN (SELECT p.chunk_no FROM history_pages p WHERE p.run_pk = c.run_pk AND p.key_id = c.key_id "
+    "AND p.stream_pk = c.stream_pk AND p.chunk_no BETWEEN c.chunk_no - {group} AND c.chunk_no "
+    "AND p.chunk_no + p.chunks > c.chunk_no ORDER BY p.chunk_no DESC LIMIT 1) IS NULL THEN c.vals END "
     "FROM history_chunks c "
     "WHERE c.run_pk IN ({pks}) AND c.key_id IN ({kids}) AND c.step_max >= ? AND c.step_min <= ? "
     "ORDER BY c.run_pk, c.key_id, c.stream_pk, c.chunk_no"
 )
-_KEYS_PER_QUERY = 2000  # chunks per query of raw values: 4 parameters each, SQLite allows 32,766
 
 
-def _steps_of(s: _Prepared) -> np.ndarray:
+def _steps_of(s: _Prepared) -> np.ndarray | range:
     return s.steps if isinstance(s, _Copied) else s[0]
 
 
 def _step_page(s: _Prepared) -> np.ndarray | range:
     """A segment's steps for the ``_step`` column: a ``range`` when consecutive (the writer
     then skips checking ~2 us a page)."""
-    steps = _steps_of(s)
-    if isinstance(s, _Copied) and s.consecutive:
-        return range(int(steps[0]), int(steps[0]) + len(steps))
-    return steps
+    return _steps_of(s)
 
 
-def _copy_plan(seg: Segment, rows_by_key: dict[str, list[Any]], pages: dict[Any, Any],
-               vals: dict[Any, bytes]) -> _Copied | None:
+def _copy_plan(seg: Segment, rows_by_key: dict[str, list[Any]], pages: dict[Any, Any]) -> _Copied | None:
     """The pieces of each key in ``seg``, or None when its chunks overlap (a step written
     twice: the reader's rules decide which value stays). Rows are ``(run_pk, key_id,
-    stream_pk, chunk_no, step_min, step_max, n, dtype, steps, first chunk of its page)``.
+    stream_pk, chunk_no, step_min, step_max, n, dtype, steps, first chunk of its page, vals)``,
+    ``vals`` only where no page holds the chunk.
     A page whose chunks are all inside the segment is copied as it is; anything else (the
     open chunk, integers, chunks cut by the segment's edge or whose page is, stores older
     than pages) is unpacked and packed here."""
@@ -306,7 +298,7 @@ def _copy_plan(seg: Segment, rows_by_key: dict[str, list[Any]], pages: dict[Any,
         unpacked: dict[Any, np.ndarray] = {}
         i = 0
         while i < len(rows):
-            run_pk, kid, stream, no, step_min, step_max, n, dtype, steps, first = rows[i]
+            run_pk, kid, stream, no, step_min, step_max, n, dtype, steps, first, vals = rows[i]
             if last is not None and step_min <= last:
                 return None  # overlapping writes
             if first == no:  # the page's first chunk: copy the page if all of it is here
@@ -323,7 +315,7 @@ def _copy_plan(seg: Segment, rows_by_key: dict[str, list[Any]], pages: dict[Any,
             if len(s) > 1 and not bool(np.all(s[1:] > s[:-1])):
                 return None  # a step written twice within the chunk
             if first is None:
-                v = _floats(step_min, n, dtype, vals[(run_pk, kid, stream, no)])
+                v = _floats(step_min, n, dtype, vals)
             else:
                 page_key = (run_pk, kid, stream, first)
                 if page_key not in unpacked:
@@ -346,13 +338,15 @@ def _copy_plan(seg: Segment, rows_by_key: dict[str, list[Any]], pages: dict[Any,
             ranges.append((got[0].first, got[-1].first + got[-1].n - 1))
         else:
             arrays.extend(_piece_steps(p) for p in got)
+    union: np.ndarray | range
     if not arrays and len(set(ranges)) <= 1:
-        steps = np.arange(ranges[0][0], ranges[0][1] + 1, dtype=np.int64) if ranges else np.empty(0, np.int64)
+        union = range(ranges[0][0], ranges[0][1] + 1) if ranges else range(0)
     else:
         arrays.extend(np.arange(a, b + 1, dtype=np.int64) for a, b in ranges)
-        steps = np.unique(np.concatenate(arrays))
-    consecutive = len(steps) > 0 and int(steps[-1]) - int(steps[0]) == len(steps) - 1
-    return _Copied(steps, pieces, consecutive, copied, packed)
+        union = np.unique(np.concatenate(arrays))
+        if int(union[-1]) - int(union[0]) == len(union) - 1:
+            union = range(int(union[0]), int(union[-1]) + 1)
+    return _Copied(union, pieces, isinstance(union, range), copied, packed)
 
 
 def _whole_page(rows: list[Any], i: int, count: int, seg: Segment) -> tuple[np.ndarray | None, int] | None:
