@@ -27,7 +27,7 @@ from trackline.storage import open_store
 from trackline.storage.base import RunKey
 
 pq = pytest.importorskip("pyarrow.parquet")
-N = 5000
+N = 35_000  # a full group of chunks (32,768 points: one stored page) and a tail
 
 
 def curve_rows(i: int) -> list[dict[str, Any]]:
@@ -127,9 +127,10 @@ def test_training_curves_are_copied_page_for_page(root: Path, monkeypatch: pytes
     arrow, none = export(root, monkeypatch, "curves", "curves-arrow", pyarrow=True)
     assert none is None and made is not None
     assert made.copied_segments == 3 and made.read_segments == 0  # every run copied; "none" has no rows
-    # Per run: two sealed chunks of loss, noise, _runtime and _timestamp and one of late_key
-    # are stored pages; the open chunks (and all of val's 50 points) are packed here.
-    assert (made.copied_pages, made.packed_pages) == (27, 18)
+    # Per run, the first 16 chunks of loss, noise, _runtime, _timestamp and late_key are one
+    # stored page each; the chunks after them (and all of val's 350 points) are packed here.
+    stored, chunk_rows = _counts(root, "curves")
+    assert stored == 3 * 5 and (made.copied_pages, made.packed_pages) == (stored, chunk_rows - 16 * stored)
     assert_same_file_contents(pages, arrow)
     table = pq.read_table(pages)
     assert table.num_rows == 3 * N
@@ -291,18 +292,18 @@ def test_a_store_without_pages_exports_the_same_file(root: Path, monkeypatch: py
     with sqlite3.connect(store_path(copy)) as db:
         db.execute("DELETE FROM history_pages")
     old, made = export(copy, monkeypatch, "curves", "without-pages")
-    assert made is not None and made.copied_pages == 0 and made.packed_pages == 45
+    assert made is not None and made.copied_pages == 0 and made.packed_pages == _counts(root, "curves")[1]
     assert_same_file_contents(pages, old)
 
 
-def test_pages_are_written_when_a_float_chunk_fills_and_deleted_with_the_run(root: Path) -> None:
+def test_pages_are_written_when_a_group_of_float_chunks_fills_and_deleted_with_the_run(root: Path) -> None:
     import sqlite3
 
     with isolated_env(root):
-        run = make_run("gone", "g", rows=[{"f": s / 3, "i": s} for s in range(2 * 2048 + 5)])
+        run = make_run("gone", "g", rows=[{"f": s / 3, "i": s} for s in range(16 * 2048 + 5)])
         with sqlite3.connect(store_path(root)) as db:
             count = "SELECT count(*) FROM history_pages p JOIN runs r ON r.pk = p.run_pk WHERE r.run_id = 'g'"
-            assert db.execute(count).fetchone()[0] == 2 * 3  # f, _runtime, _timestamp; not the integers
+            assert db.execute(count).fetchone()[0] == 3  # f, _runtime, _timestamp; not the integers
             trackline.Api().run(f"{run.entity}/gone/g").delete()
             assert db.execute("SELECT count(*) FROM history_pages p LEFT JOIN runs r ON r.pk = p.run_pk "
                               "WHERE r.pk IS NULL").fetchone()[0] == 0
@@ -334,17 +335,28 @@ def test_both_stores_export_the_same_file_as_pyarrow(isolated: Path, store_url: 
     pyarrow's from the same store."""
     for i in range(2):
         make_run("both", f"b{i}", rows=[{"loss": 1.0 / (s + 1), "n": s, **({"v": -s / 2} if s % 7 else {})}
-                                        for s in range(4500 + 100 * i)])
+                                        for s in range(33_000 + 100 * i)])
     outs = []
     for pyarrow in (False, True):
         out = isolated / f"both-{pyarrow}.parquet"
         made = run_export(monkeypatch, ["both", "-o", str(out), "--store", store_url], pyarrow=pyarrow)
         if not pyarrow:
-            # Per run, sealed: loss, _runtime and _timestamp 2 each, v 1 (6 in 7 steps); n is integers.
-            assert made is not None and made.copied_pages == 2 * 7
+            # Per run, a full group: loss, _runtime and _timestamp; not v (6 in 7 steps), nor the integers n.
+            assert made is not None and made.copied_pages == 2 * 3
         outs.append(out)
     assert_same_file_contents(*outs)
-    assert pq.read_table(outs[0]).num_rows == 4500 + 4600
+    assert pq.read_table(outs[0]).num_rows == 33_000 + 33_100
+
+
+def _counts(root: Path, project: str) -> tuple[int, int]:
+    """The project's stored pages and history chunks."""
+    import sqlite3
+
+    with sqlite3.connect(store_path(root)) as db:
+        runs = "SELECT r.pk FROM runs r JOIN projects p ON p.id = r.project_id WHERE p.name = ?"
+        pages = db.execute(f"SELECT count(*) FROM history_pages WHERE run_pk IN ({runs})", (project,)).fetchone()[0]
+        rows = db.execute(f"SELECT count(*) FROM history_chunks WHERE run_pk IN ({runs})", (project,)).fetchone()[0]
+    return int(pages), int(rows)
 
 
 def _pages_of(db_path: Path, run_id: str, key: str) -> list[tuple[int, int, bytes]]:
@@ -358,9 +370,9 @@ def _pages_of(db_path: Path, run_id: str, key: str) -> list[tuple[int, int, byte
 
 
 def test_a_filled_group_of_chunks_becomes_one_page(root: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    """16 sealed chunks (32,768 points) of a key become one page; the rest keep one page a
-    chunk. Written batch by batch, as the sender does: the group's chunks from earlier
-    batches are read back from the store."""
+    """16 sealed chunks (32,768 points) of a float key become one page; the chunks after
+    them have none. Written batch by batch, as the sender does: the group's chunks from
+    earlier batches are read back from the store."""
     from trackline.storage import chunks
 
     steps = np.arange(40_000)
@@ -380,17 +392,16 @@ def test_a_filled_group_of_chunks_becomes_one_page(root: Path, monkeypatch: pyte
     finally:
         store.close()
     pages = _pages_of(store_path(root), "g", "a")
-    assert [(no, count) for no, count, _ in pages] == [(0, 16), (16, 1), (17, 1), (18, 1)]
+    assert [(no, count) for no, count, _ in pages] == [(0, 16)]
     assert np.array_equal(chunks.unpack_f8(pages[0][2], 16 * 2048), a[: 16 * 2048])
-    assert np.array_equal(chunks.unpack_f8(pages[1][2], 2048), a[16 * 2048 : 17 * 2048])
-    assert [(no, count) for no, count, _ in _pages_of(store_path(root), "g", "c")] == [(i, 1) for i in range(6)]
+    assert _pages_of(store_path(root), "g", "c") == []  # 13,334 points: 6 chunks, no full group
     assert _pages_of(store_path(root), "g", "n") == []  # integers: no pages
 
     whole, made = export(root, monkeypatch, "groups", "groups")
     arrow, _ = export(root, monkeypatch, "groups", "groups-arrow", pyarrow=True)
     assert made is not None and made.read_segments == 0
-    # a: the group and 3 single pages; c: 6 single pages; packed: a's and c's open chunks, all of n.
-    assert (made.copied_pages, made.packed_pages) == (4 + 6, 2 + 20)
+    # a: its page, then 4 chunks packed (3 sealed, 1 open); c: 7 chunks, n: 20, all packed.
+    assert (made.copied_pages, made.packed_pages) == (1, 4 + 7 + 20)
     assert_same_file_contents(whole, arrow)
     # Windows of 10,000 steps cut the group's page: it is unpacked and its parts packed again.
     cut, made = export(root, monkeypatch, "groups", "groups-cut", window=10_000)

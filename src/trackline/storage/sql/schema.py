@@ -159,8 +159,9 @@ history_chunks = _chunk_table("history_chunks")
 Index("ix_history_chunks_range", history_chunks.c.run_pk, history_chunks.c.key_id, history_chunks.c.step_min)
 
 #: Sealed float chunks of ``history_chunks`` once more, as Parquet page values (``chunks.pack_f8``),
-#: for ``trackline export`` to copy: one chunk a page, or ``chunks.PAGE_GROUP`` once their group
-#: is sealed. Its own table, so reads of history never load them.
+#: for ``trackline export`` to copy: ``chunks.PAGE_GROUP`` chunks a page, written when the group
+#: is sealed (``chunks`` says how many, for pages of other sizes). Its own table, so reads of
+#: history never load them.
 history_pages = Table(
     "history_pages",
     metadata,

@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
-from sqlalchemy import Connection, and_, delete, func, select, update
+from sqlalchemy import Connection, and_, func, select, update
 
 from trackline.runstate.changes import Changes
 from trackline.storage import chunks
@@ -259,15 +259,16 @@ class SQLStreamWriter:
         run_pk: int,
         stream_pk: int,
     ) -> dict[tuple[str, int], _OpenChunk]:
-        """Append points to the stream's open chunk per metric, sealing full chunks. Sealed
-        float chunks of history also get their Parquet page (``history_pages``, for export):
-        one per chunk, and one per group of ``chunks.PAGE_GROUP`` chunks once the group is
-        sealed, which replaces the group's single pages (fewer, larger pages: less work per
-        page at export, and they compress better)."""
+        """Append points to the stream's open chunk per metric, sealing full chunks. Once a
+        group of ``chunks.PAGE_GROUP`` sealed float chunks of history is complete (32,768
+        points), their values also go to ``history_pages`` as one Parquet page, for export.
+        The rest of a run (its last, incomplete group) has no page: the export packs it.
+        Pages of single chunks were tried: with ~15,000 small pages per 10M points the export
+        spent more time on pages than on data, and packing chunks twice (alone, then as a
+        group) cost the sender ~20% of its replay rate."""
         opened: dict[tuple[str, int], _OpenChunk] = {}
         rows: list[dict[str, Any]] = []
         pages: list[dict[str, Any]] = []
-        groups: list[dict[str, Any]] = []
         with_pages = table is t.history_chunks
         for name, (steps, values) in points.items():
             kid = ids[name]
@@ -289,25 +290,15 @@ class SQLStreamWriter:
             if len(rest_s):
                 rows.append(_chunk_row(run_pk, kid, stream_pk, no, rest_s, rest_v))
             opened[cache_key] = _OpenChunk(no, rest_s, rest_v)
-            for chunk_no, vals in sealed.items():
-                pages.append({"run_pk": run_pk, "key_id": kid, "stream_pk": stream_pk, "chunk_no": chunk_no,
-                              "chunks": 1, "page": chunks.pack_f8(vals)})
+            for chunk_no in sealed:
                 if (chunk_no + 1) % chunks.PAGE_GROUP == 0:
-                    group = self._group_page(conn, table, run_pk, kid, stream_pk, chunk_no + 1 - chunks.PAGE_GROUP,
-                                             sealed)
-                    if group is not None:
-                        groups.append(group)
+                    page = self._group_page(conn, table, run_pk, kid, stream_pk, chunk_no + 1 - chunks.PAGE_GROUP,
+                                            sealed)
+                    if page is not None:
+                        pages.append(page)
         upsert(conn, table, rows, ["run_pk", "key_id", "stream_pk", "chunk_no"])
-        if groups:
-            covered = {(g["key_id"], g["chunk_no"] + i) for g in groups for i in range(g["chunks"])}
-            pages = [p for p in pages if (p["key_id"], p["chunk_no"]) not in covered]
-            hp = t.history_pages.c
-            for g in groups:  # the group's single pages from earlier batches
-                conn.execute(delete(t.history_pages).where(and_(
-                    hp.run_pk == run_pk, hp.key_id == g["key_id"], hp.stream_pk == stream_pk,
-                    hp.chunk_no >= g["chunk_no"], hp.chunk_no < g["chunk_no"] + g["chunks"])))
-        if pages or groups:
-            upsert(conn, t.history_pages, pages + groups, ["run_pk", "key_id", "stream_pk", "chunk_no"])
+        if pages:
+            upsert(conn, t.history_pages, pages, ["run_pk", "key_id", "stream_pk", "chunk_no"])
         return opened
 
     def _group_page(self, conn: Connection, table: Any, run_pk: int, kid: int, stream_pk: int, first: int,
