@@ -1,20 +1,21 @@
 """``trackline export --format parquet`` by copying pages the store already holds.
 
-When a float chunk of history fills up (2,048 points; it never changes again), the store
-also keeps its values packed as a Parquet page would hold them: float64, byte-stream-split,
-one zstd frame (``storage/chunks.py``, table ``history_pages``). So the export does not
-encode (pyarrow spent ~0.25 CPU-s encoding 10M rows): it reads each page's bytes and writes
-them as one ``DATA_PAGE_V2`` of the output (``cli/parquet_file.py``), adding only what the
-page needs around them: the definition levels (which rows of the output hold a value of
-this key) and a header. ``run_id`` and ``_step`` come from the chunks' step ranges
-(consecutive steps encode to a few bytes per 128 rows). The file holds what the pyarrow
-writer wrote: one row per (run, step) where any exported key was logged, the same columns,
-types, statistics and values.
+Once 16 float chunks of history in a row are sealed (32,768 points; they never change
+again), the store also keeps their values packed as a Parquet page holds them: float64,
+byte-stream-split, one zstd frame (``storage/chunks.py``, table ``history_pages``). So the
+export does not encode them (pyarrow spent ~0.25 CPU-s encoding 10M rows): it reads each
+page's bytes and writes them as one ``DATA_PAGE_V2`` of the output (``cli/parquet_file.py``),
+adding only what the page needs around them: the definition levels (which rows of the
+output hold a value of this key) and a header. ``run_id`` and ``_step`` come from the
+chunks' step ranges (consecutive steps encode to a few bytes per 128 rows). The file holds
+what the pyarrow writer wrote: one row per (run, step) where any exported key was logged,
+the same columns, types, statistics and values.
 
-Row groups: small runs several to a group, a big run in windows of steps, each holding
-about ``EXPORT_WINDOW`` rows (memory stays bounded: one group's chunks at a time). What has
-no page (a run's last, open chunk, integer metrics, a chunk cut by a window's edge, stores
-written before pages existed) is packed here from the raw chunk. A run's window whose
+Row groups: small runs several to a group, a big run in windows of whole pages' steps,
+each holding about ``EXPORT_WINDOW`` rows (memory stays bounded: one group's chunks at a
+time). What has no page (a run's last chunks, fewer than 16; integer metrics; stores
+written before pages existed) is packed here from the raw chunks, one page a chunk; so is
+what a window's edge cuts out of a page. A run's window whose
 chunks overlap (a step logged twice) or that was rewound (``resume_from``) is read through
 the query API's reader, which applies the store's rules (the last write of a step wins,
 rewinds hide steps), and packed here.
