@@ -479,7 +479,7 @@ def notes(sets: dict[str, dict[str, Any]]) -> list[str]:
         "number, run_id left out: what an export with no encoding or compression writes) is a weaker, "
         "second bar: it says whether encoding costs less than not encoding on this disk, flatters the "
         "export as data compresses better, and is not the goal. Both depend on the disk: this VM's "
-        "writes 1-2 GB/s with fsync. The default export copies the pages the store keeps for sealed "
+        "writes 1-2 GB/s with fsync. The default export copies the pages the store keeps for each 16 sealed "
         "float chunks (cli/export_pages.py: no encoding; the reading thread reads them, the main thread "
         "writes them); on a disk slower than the export's MB/s it is disk-bound, and write-behind "
         "(each row group fdatasynced while the next is read) keeps the disk time from adding to the "
