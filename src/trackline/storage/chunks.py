@@ -86,7 +86,7 @@ def pack_f8(values: Any) -> bytes:
     b = v.view(np.uint8).reshape(-1, 8)
     for j in range(8):  # plane by plane: several times faster than a strided transpose copy
         planes[j] = b[:, j]
-    return _compressor.compress(memoryview(planes))  # the array's buffer: no copy to bytes (280 -> 125 us for 32k values)
+    return _compressor.compress(planes.data)  # the array's buffer, not a copy as bytes: 280 -> 125 us for 32k values
 
 
 def unpack_f8(blob: bytes, n: int) -> np.ndarray:
