@@ -1,9 +1,11 @@
 """A small Parquet file writer that takes float pages already compressed.
 
-The store keeps float history in chunks whose bytes are exactly the values section of a
-Parquet ``BYTE_STREAM_SPLIT`` page compressed by ZSTD (:func:`trackline.storage.chunks.pack_f8`).
-``trackline export`` copies those blobs straight into ``DATA_PAGE_V2`` pages here instead of
-decoding and re-encoding them with pyarrow, whose writer cannot take pre-compressed pages.
+Beside its raw chunks, the store keeps float history as pages whose bytes are exactly the
+values section of a Parquet ``BYTE_STREAM_SPLIT`` page compressed by ZSTD
+(:func:`trackline.storage.chunks.pack_f8`, table ``history_pages``). ``trackline export``
+(``cli/export_pages.py``) copies those blobs straight into ``DATA_PAGE_V2`` pages here
+instead of encoding the values again with pyarrow, whose writer cannot take pre-compressed
+pages.
 
 The files hold one fixed kind of table: a dictionary-encoded ``run_id`` string, an int64
 step (``DELTA_BINARY_PACKED``), and nullable float64 columns, every page ZSTD-compressed,
