@@ -16,20 +16,33 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from trackline.errors import CommError, ConfigError, Error, UsageError
-from trackline.sdk import lifecycle as _lifecycle
-from trackline.sdk.alerts import AlertLevel
-from trackline.sdk.init import __version__, init
 from trackline.sdk.preinit import PreInitObject as _PreInitObject
 from trackline.sdk.preinit import preinit_callable as _preinit_callable
-from trackline.sdk.printer import termerror, termlog, termwarn
-from trackline.sdk.resume import requeue_run_id
-from trackline.sdk.status import RunStatus
 from trackline.settings import Settings
 
 if TYPE_CHECKING:
     from trackline.api.api import Api
     from trackline.artifacts.artifact import Artifact
+    from trackline.sdk.alerts import AlertLevel
+    from trackline.sdk.init import __version__, init
+    from trackline.sdk.printer import termerror, termlog, termwarn
+    from trackline.sdk.resume import requeue_run_id
     from trackline.sdk.run import Run
+    from trackline.sdk.status import RunStatus
+
+#: Imported on first use (``__getattr__``): the SDK's ``init`` and what comes with it cost
+#: ~50 ms, which every ``trackline`` command paid before it did anything (the command line
+#: is a subpackage, so Python imports this module first).
+_LAZY = {
+    "init": "trackline.sdk.init",
+    "__version__": "trackline.sdk.init",
+    "AlertLevel": "trackline.sdk.alerts",
+    "termerror": "trackline.sdk.printer",
+    "termlog": "trackline.sdk.printer",
+    "termwarn": "trackline.sdk.printer",
+    "requeue_run_id": "trackline.sdk.resume",
+    "RunStatus": "trackline.sdk.status",
+}
 
 __all__ = [
     "AlertLevel",
@@ -118,7 +131,9 @@ def setup(settings: Settings | None = None) -> None:
 
 def teardown(exit_code: int | None = None) -> None:
     """Finish every active run in this process."""
-    _lifecycle.finish_all(exit_code)
+    from trackline.sdk import lifecycle
+
+    lifecycle.finish_all(exit_code)
 
 
 def login(key: str | None = None, relogin: bool | None = None, host: str | None = None,
@@ -131,7 +146,18 @@ def login(key: str | None = None, relogin: bool | None = None, host: str | None 
 _DATA_TYPES = frozenset({"Audio", "Classes", "Histogram", "Html", "Image", "Object3D", "Plotly", "Table", "Video"})
 
 
+def __dir__() -> list[str]:
+    """Every public name, the lazily imported ones too (tab completion in notebooks)."""
+    return sorted({*globals(), *__all__})
+
+
 def __getattr__(name: str) -> Any:
+    if name in _LAZY:
+        import importlib
+
+        value = getattr(importlib.import_module(_LAZY[name]), name)
+        globals()[name] = value  # found directly from now on
+        return value
     if name == "Api":
         from trackline.api.api import Api
 
