@@ -48,6 +48,24 @@ def test_import_is_light() -> None:
     assert out == ""
 
 
+def test_the_command_line_does_not_import_the_sdk() -> None:
+    """``trackline.cli`` is a subpackage, so every command imports ``trackline`` first: the
+    SDK (``init`` and what it needs, ~50 ms) comes only when a name of it is used."""
+    code = ("import sys, trackline.cli.main; print(sorted(m for m in sys.modules if m.startswith('trackline.sdk')))\n"
+            "import trackline; trackline.init; print(sorted(m for m in ('trackline.sdk.init', 'trackline.sdk.run') "
+            "if m in sys.modules)); print(trackline.__version__, 'init' in dir(trackline))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.split("\n")
+    assert out[0] == "['trackline.sdk', 'trackline.sdk.preinit']"
+    assert out[1] == "['trackline.sdk.init', 'trackline.sdk.run']"
+    assert out[2] == f"{trackline.__version__} True"
+
+
+def test_star_import_gives_the_lazy_names() -> None:
+    namespace: dict[str, object] = {}
+    exec("from trackline import *", namespace)
+    assert callable(namespace["init"]) and namespace["AlertLevel"] is trackline.AlertLevel
+
+
 def _imports(path: Path) -> set[str]:
     tree = ast.parse(path.read_text())
     names: set[str] = set()
