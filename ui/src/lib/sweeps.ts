@@ -9,8 +9,8 @@ export interface SweepMetric {
   goal: Goal | string;
 }
 
-/** One sweep in GET /projects/{e}/{p}/sweeps. */
-export interface SweepSummary {
+/** What the listing and the detail of a sweep both carry (server/sweeps.py). */
+interface SweepBase {
   id: string;
   name: string;
   state: SweepState;
@@ -19,6 +19,10 @@ export interface SweepSummary {
   created_at: number;
   run_count: number;
   expected_run_count: number | null;
+}
+
+/** One sweep in GET /projects/{e}/{p}/sweeps. */
+export interface SweepSummary extends SweepBase {
   best: { run_id: string; value: number } | null;
 }
 
@@ -32,15 +36,7 @@ export interface SweepRun {
 }
 
 /** GET /projects/{e}/{p}/sweeps/{id}. */
-export interface SweepDetail {
-  id: string;
-  name: string;
-  state: SweepState;
-  method: string;
-  metric: SweepMetric | null;
-  created_at: number;
-  expected_run_count: number | null;
-  run_count: number;
+export interface SweepDetail extends SweepBase {
   config: Record<string, unknown>;
   parameters: string[];
   runs: SweepRun[];
