@@ -19,6 +19,7 @@ import pytest
 
 import trackline
 from tests.conftest import PYTHON, child_env
+from tests.integration.write_behind import SyncSpy
 from tests.unit.api.seeding import isolated_env, make_run, store_path
 from trackline.cli import export_pages, export_writers
 from trackline.cli.export import export_cmd
@@ -229,37 +230,11 @@ def test_a_numeric_export_runs_without_pyarrow(root: Path) -> None:
 def test_row_groups_go_to_disk_while_the_next_are_read(root: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """As with pyarrow's writer: each row group written wakes the thread that fdatasyncs the
     file, and the fsync before the rename is on this thread."""
-    import os
-    import threading
-
-    events: list[tuple[str, str]] = []
-    synced, waited = threading.Event(), []
-    real_sync, real_fsync = os.fdatasync, os.fsync
-
-    def spy(name: str, real: Any) -> Any:
-        def call(fd: int) -> None:
-            events.append((name, threading.current_thread().name))
-            real(fd)
-            synced.set()
-        return call
-
-    group = export_pages.PageExport._write_group
-    calls = []
-
-    def group_after_a_sync(self: Any, *a: Any) -> int:
-        if calls:  # not the first row group: the one before reaches the disk meanwhile
-            waited.append(synced.wait(10))
-        calls.append(1)
-        return int(group(self, *a))
-
-    monkeypatch.setattr(os, "fdatasync", spy("fdatasync", real_sync))
-    monkeypatch.setattr(os, "fsync", spy("fsync", real_fsync))
-    monkeypatch.setattr(export_pages.PageExport, "_write_group", group_after_a_sync)
+    spy = SyncSpy(monkeypatch)
+    monkeypatch.setattr(export_pages.PageExport, "_write_group", spy.after_a_sync(export_pages.PageExport._write_group))
     out, made = export(root, monkeypatch, "curves", "behind", window=1500)
-    assert made is not None and made.copied_segments == len(calls) > 3 and waited == [True] * (len(calls) - 1)
-    *during, last = events
-    assert during and set(during) == {("fdatasync", "trackline-export-sync")}
-    assert last == ("fsync", threading.current_thread().name) and out.exists()
+    assert made is not None and made.copied_segments == spy.writes > 3
+    spy.check(out)
 
 
 def test_an_error_names_the_row_groups_runs_and_leaves_no_file(root: Path, monkeypatch: pytest.MonkeyPatch) -> None:

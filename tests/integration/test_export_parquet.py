@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 
+from tests.integration.write_behind import SyncSpy
 from tests.unit.api.seeding import isolated_env, make_run, store_path
 from trackline.cli import export_writers
 from trackline.cli.export import export_cmd
@@ -99,44 +100,18 @@ def test_windows_go_to_disk_while_the_next_are_encoded(
 ) -> None:
     """Each window written wakes a thread that fdatasyncs the file, so the fsync before the
     rename waits for the last window only; the thread is gone when the export returns."""
-    import os
-    import threading
-
     root, _ = exported
-    events: list[tuple[str, str]] = []
-    synced, waited, calls = threading.Event(), [], []
-    real_sync, real_fsync = os.fdatasync, os.fsync
-
-    def spy(name: str, real: Any) -> Any:
-        def call(fd: int) -> None:
-            events.append((name, threading.current_thread().name))
-            real(fd)
-            synced.set()
-        return call
-
+    spy = SyncSpy(monkeypatch)
     cls = export_writers.WRITERS[fmt]
-    write = cls.write
-
-    def write_after_a_sync(self: Any, prepared: Any) -> None:
-        if calls:  # not the first window: the one before reaches the disk meanwhile
-            waited.append(synced.wait(10))
-        calls.append(1)
-        write(self, prepared)
-
-    monkeypatch.setattr(os, "fdatasync", spy("fdatasync", real_sync))
-    monkeypatch.setattr(os, "fsync", spy("fsync", real_fsync))
-    monkeypatch.setattr(cls, "write", write_after_a_sync)
+    monkeypatch.setattr(cls, "write", spy.after_a_sync(cls.write))
     monkeypatch.setattr(export_writers, "EXPORT_WINDOW", 1)
     out = root / "work" / f"behind.{fmt}"
     with isolated_env(root):
         monkeypatch.setenv("TRACKLINE_EXPORT_PYARROW", "1")  # about pyarrow's writer (test_export_pages: the other)
         export_cmd.main(["p", "-o", str(out), "-k", "loss", "--no-progress", "--store", str(store_path(root))],
                         standalone_mode=False)
-    *during, last = events
-    assert waited == [True] * (len(calls) - 1) and len(calls) == 3
-    assert during and set(during) == {("fdatasync", "trackline-export-sync")}
-    assert last == ("fsync", threading.current_thread().name) and out.exists()
-    assert not [t for t in threading.enumerate() if t.name == "trackline-export-sync"]
+    assert spy.writes == 3
+    spy.check(out)
 
 
 def test_the_sync_thread_stops_when_the_export_fails(exported: tuple[Path, Path],
