@@ -271,6 +271,11 @@ def export_cmd(target: str, fmt: str | None, keys: tuple[str, ...], output: str 
     columns = [k for k in (wanted or all_keys) if k != "_step"]
     numeric = {k for k in columns if k not in text_keys}
 
+    def bar() -> Any:
+        """The progress bar of either writer: rows out of the runs' counted rows."""
+        total = sum(max(r.history_rows, 0) for r in runs) or None
+        return _progress(f"export {what}", total, is_tty() if progress is None else progress)
+
     def copy_pages(out: Any, written: Callable[[], None]) -> int:
         """Parquet from the store's own pages (``export_pages``), without pyarrow."""
         from trackline.api.reader import StoreReader
@@ -279,9 +284,8 @@ def export_cmd(target: str, fmt: str | None, keys: tuple[str, ...], output: str 
 
         assert isinstance(reader, StoreReader)  # pages_apply
 
-        total = sum(max(r.history_rows, 0) for r in runs) or None
         pages = PageExport(reader.store, reader, columns, with_run, out)
-        with _progress(f"export {what}", total, is_tty() if progress is None else progress) as advance:
+        with bar() as advance:
 
             def step(rows: int) -> None:
                 written()
@@ -295,7 +299,6 @@ def export_cmd(target: str, fmt: str | None, keys: tuple[str, ...], output: str 
         from trackline.cli.export_writers import WRITERS
 
         writer = WRITERS[fmt](out, columns, numeric, with_run, **writer_options)
-        total = sum(max(r.history_rows, 0) for r in runs) or None
         done = 0
 
         def prepared() -> Iterator[tuple[int, Any]]:
@@ -308,7 +311,7 @@ def export_cmd(target: str, fmt: str | None, keys: tuple[str, ...], output: str 
                 yield sum(len(steps) for _, steps, _ in parts), item
 
         try:
-            with _progress(f"export {what}", total, is_tty() if progress is None else progress) as advance:
+            with bar() as advance:
                 for n, item in read_ahead(prepared()):
                     writer.write(item)
                     written()
