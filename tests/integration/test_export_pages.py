@@ -384,3 +384,21 @@ def test_a_filled_group_of_chunks_becomes_one_page(root: Path, monkeypatch: pyte
     assert_same_file_contents(cut, arrow)
     table = pq.read_table(cut)
     assert table.column("a").to_pylist() == a.tolist() and table.column("_step").to_pylist() == steps.tolist()
+
+
+def test_a_damaged_page_is_read_from_the_raw_chunks(root: Path, monkeypatch: pytest.MonkeyPatch,
+                                                     tmp_path: Path) -> None:
+    """Pages are a copy: when one is not a frame of its chunks' size, that run's window is
+    read from the raw chunks (the reader's path) and the export is still whole."""
+    import shutil
+    import sqlite3
+
+    good, _ = export(root, monkeypatch, "curves", "undamaged")
+    copy = tmp_path / "root"
+    shutil.copytree(root, copy)
+    with sqlite3.connect(store_path(copy)) as db:
+        db.execute("UPDATE history_pages SET page = x'00112233' WHERE rowid = (SELECT min(rowid) FROM history_pages "
+                   "WHERE run_pk = (SELECT pk FROM runs WHERE run_id = 'c1'))")
+    damaged, made = export(copy, monkeypatch, "curves", "damaged")
+    assert made is not None and made.read_segments == 1 and made.copied_segments == 2
+    assert_same_file_contents(good, damaged)

@@ -232,14 +232,17 @@ class PageExport:
         return conn.connection.driver_connection.execute(sql, (*pks, *kids, params["lo"], params["hi"])).fetchall()
 
     def _pages(self, conn: Any, params: dict[str, Any], rows: list[Any]) -> dict[Any, Any]:
-        """The pages that hold the rows' chunks: ``(run, key, stream, first chunk) -> (chunks,
-        page)``."""
+        """The sound pages that hold the rows' chunks: ``(run, key, stream, first chunk) ->
+        (chunks, page)``."""
         firsts = [r[9] for r in rows if r[9] is not None]
         pages: dict[Any, Any] = {}
         if firsts:
             got = conn.execute(self._pages_query, {"pks": params["pks"], "kids": params["kids"],
                                                    "first": min(firsts), "last": max(firsts)})
-            pages = {(r[0], r[1], r[2], r[3]): (r[4], r[5]) for r in got}
+            # A page whose zstd frame does not say it holds its chunks' values is damaged: it
+            # is left out, and its run's window is read from the raw chunks (the truth).
+            pages = {(r[0], r[1], r[2], r[3]): (r[4], r[5]) for r in got
+                     if chunks.frame_size(r[5]) == 8 * r[4] * chunks.CHUNK_POINTS}
         return pages
 
     def _write_group(self, group: list[Segment], segments: list[_Prepared]) -> int:
@@ -303,6 +306,8 @@ def _copy_plan(seg: Segment, rows_by_key: dict[str, list[Any]], pages: dict[Any,
             run_pk, kid, stream, no, step_min, step_max, n, dtype, steps, first, vals = rows[i]
             if last is not None and step_min <= last:
                 return None  # overlapping writes
+            if first is not None and (run_pk, kid, stream, first) not in pages:
+                return None  # a damaged page (left out by _pages): the raw chunks through the reader
             if first == no:  # the page's first chunk: copy the page if all of it is here
                 count, blob = pages[(run_pk, kid, stream, first)]
                 whole = _whole_page(rows, i, count, seg)

@@ -89,6 +89,14 @@ def pack_f8(values: Any) -> bytes:
     return _compressor.compress(planes.data)  # the array's buffer, not a copy as bytes: 280 -> 125 us for 32k values
 
 
+def frame_size(blob: bytes) -> int:
+    """The content size a :func:`pack_f8` frame says it holds; -1 when it is not a frame."""
+    try:
+        return int(zstandard.frame_content_size(blob))
+    except zstandard.ZstdError:
+        return -1
+
+
 def unpack_f8(blob: bytes, n: int) -> np.ndarray:
     """The ``n`` float64 values of a :func:`pack_f8` frame."""
     raw = _decompressor.decompress(blob, max_output_size=8 * n)
