@@ -285,25 +285,6 @@ def test_pages_are_written_when_a_group_of_float_chunks_fills_and_deleted_with_t
             assert db.execute(count).fetchone()[0] == 0
 
 
-def test_the_driver_statement_is_the_sqlalchemy_one(root: Path) -> None:
-    """On SQLite the rows come from the driver with ``_SQLITE_ROWS``: the same rows, in the
-    same order, as ``PageExport._rows_query`` gives through SQLAlchemy."""
-    import io
-
-    store = open_store(str(store_path(root)))
-    try:
-        pages = export_pages.PageExport(store, None, ["loss"], True, io.BytesIO())
-        with store.engine.connect() as conn:
-            kids = list(store._lookup_key_ids(conn, ["loss", "val", "noise", "epoch", "x"]).values())
-            pks = [int(pk) for pk, in conn.exec_driver_sql("SELECT pk FROM runs")]
-            for lo, hi in ((0, 10**12), (1000, 3000)):
-                params = {"pks": pks, "kids": kids, "lo": lo, "hi": hi}
-                want = [tuple(r) for r in conn.execute(pages._rows_query, params)]
-                assert len(want) > 40 and [tuple(r) for r in pages._fetch(conn, params)] == want
-    finally:
-        store.close()
-
-
 def test_both_stores_export_the_same_file_as_pyarrow(isolated: Path, store_url: str,
                                                      monkeypatch: pytest.MonkeyPatch) -> None:
     """SQLite and PostgreSQL: pages written by the sender are copied, and the file equals
@@ -402,3 +383,38 @@ def test_a_damaged_page_is_read_from_the_raw_chunks(root: Path, monkeypatch: pyt
     damaged, made = export(copy, monkeypatch, "curves", "damaged")
     assert made is not None and made.read_segments == 1 and made.copied_segments == 2
     assert_same_file_contents(good, damaged)
+
+
+def test_pages_say_their_evenly_spaced_steps_and_only_those_groups_have_one(
+        root: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A page holds a group whose steps are evenly spaced (every step, or every n-th) and
+    says the first and last; the export copies it without reading its chunk rows. A group
+    with uneven steps has no page. A page whose steps a later write repeats is read through
+    the reader (the last write wins)."""
+    import sqlite3
+
+    n = 16 * 2048 + 300
+    with isolated_env(root):
+        make_run("spaced", "every10", rows=[({"x": s / 7}, 10 * s) for s in range(n)])
+        uneven = [s + (s >= 5000) for s in range(n)]  # one step skipped in the first group
+        make_run("spaced", "uneven", rows=[({"x": s / 7}, step) for s, step in enumerate(uneven)])
+        make_run("spaced", "again", rows=[*(({"x": s / 7}, s) for s in range(n)), ({"x": -1.0}, 100)])
+    with sqlite3.connect(store_path(root)) as db:
+        got = dict(db.execute(
+            "SELECT r.run_id, group_concat(p.chunk_no || ':' || p.step_first || ':' || p.step_last) "
+            "FROM history_pages p JOIN runs r ON r.pk = p.run_pk JOIN metric_keys k ON k.id = p.key_id "
+            "WHERE k.name = 'x' GROUP BY r.run_id").fetchall())
+    assert got == {"every10": f"0:0:{10 * (16 * 2048 - 1)}", "again": f"0:0:{16 * 2048 - 1}"}
+    pages, made = export(root, monkeypatch, "spaced", "spaced")
+    arrow, _ = export(root, monkeypatch, "spaced", "spaced-arrow", pyarrow=True)
+    assert made is not None and made.read_segments == 1 and made.copied_segments == 2  # "again" is read
+    assert made.copied_pages == 3  # every10's x, _runtime and _timestamp (uneven's timestamps: steps uneven)
+    assert_same_file_contents(pages, arrow)
+    table = pq.read_table(pages, filters=[("run_id", "==", "every10")])
+    assert table.column("_step").to_pylist() == [10 * s for s in range(n)]
+    again = pq.read_table(pages, filters=[("run_id", "==", "again")]).to_pydict()
+    assert len(again["x"]) == n and again["x"][100] == -1.0 and again["x"][101] == 101 / 7
+    # Windows of 20,000 rows cut every10's pages (32,768 points, 327,680 steps): packed again.
+    cut, made = export(root, monkeypatch, "spaced", "spaced-cut", window=20_000)
+    assert made is not None and made.read_segments >= 1
+    assert_same_file_contents(cut, arrow)

@@ -89,6 +89,18 @@ def pack_f8(values: Any) -> bytes:
     return _compressor.compress(planes.data)  # the array's buffer, not a copy as bytes: 280 -> 125 us for 32k values
 
 
+def even_span(steps: np.ndarray) -> tuple[int, int] | None:
+    """``(first, last)`` when ``steps`` are ``first, first + d, ..., last`` with d >= 1 (every
+    step, or every d-th, each once, in order); else None. What a page of history must be."""
+    if len(steps) < 2:
+        return None
+    first, last = int(steps[0]), int(steps[-1])
+    d = int(steps[1]) - first
+    if d < 1 or last - first != d * (len(steps) - 1) or not bool(np.all(np.diff(steps) == d)):
+        return None
+    return first, last
+
+
 def frame_size(blob: bytes) -> int:
     """The content size a :func:`pack_f8` frame says it holds; -1 when it is not a frame."""
     try:

@@ -97,3 +97,17 @@ def test_pages_of_float32_curves_and_timestamps_are_small() -> None:
 def test_a_page_of_the_wrong_size_is_an_error() -> None:
     with pytest.raises(ValueError, match="expected 40"):
         chunks.unpack_f8(chunks.pack_f8(np.arange(4.0)), 5)
+
+
+@settings(max_examples=200, deadline=None)
+@given(first=st.integers(-(2**40), 2**40), d=st.integers(1, 1000), n=st.integers(2, 300), data=st.data())
+def test_even_span_is_the_range_of_evenly_spaced_steps_only(first: int, d: int, n: int, data: st.DataObject) -> None:
+    steps = np.arange(first, first + d * n, d, dtype=np.int64)
+    assert chunks.even_span(steps) == (first, first + d * (n - 1))
+    # Any change of one step (a gap, a repeat, out of order) makes them uneven.
+    i = data.draw(st.integers(0, n - 1))
+    delta = data.draw(st.integers(-3 * d, 3 * d).filter(lambda x: x != 0))
+    bent = steps.copy()
+    bent[i] += delta
+    assert chunks.even_span(bent) is None or (i in (0, n - 1) and n == 2)
+    assert chunks.even_span(steps[:1]) is None and chunks.even_span(steps[::-1]) is None

@@ -99,6 +99,24 @@ def test_an_old_store_is_migrated_not_rebuilt(tmp_path: Path) -> None:
     assert store.list_projects("e")[0]["name"] == "p"
 
 
+def test_0007_drops_the_pages_that_do_not_say_their_steps(tmp_path: Path) -> None:
+    """Pages of 0006 had no step range, which the export now reads instead of their chunks:
+    0007 deletes them (the export packs those chunks itself) and adds the range columns."""
+    engine = make_engine(f"sqlite:///{tmp_path / 'pages.db'}")
+    migrate.upgrade(engine, "0006")
+    with engine.begin() as conn:
+        conn.execute(text("INSERT INTO projects (entity, name, created_at) VALUES ('e', 'p', 0)"))
+        conn.execute(text("INSERT INTO runs (project_id, run_id, state, created_at, updated_at, history_rows) "
+                          "VALUES (1, 'r', 'finished', 0, 0, 0)"))
+        conn.execute(text("INSERT INTO history_pages (run_pk, key_id, stream_pk, chunk_no, chunks, page) "
+                          "VALUES (1, 1, 1, 0, 16, x'00')"))
+    migrate.upgrade(engine, "0007")
+    with engine.connect() as conn:
+        assert conn.execute(text("SELECT count(*) FROM history_pages")).scalar() == 0
+        assert conn.execute(text("SELECT count(*) FROM runs")).scalar() == 1
+    assert {c["name"] for c in inspect(engine).get_columns("history_pages")} >= {"step_first", "step_last"}
+
+
 def test_reopening_a_current_store_does_not_run_alembic(tmp_path: Path, monkeypatch) -> None:
     open_store(str(tmp_path / "m.db")).close()
     monkeypatch.setattr(migrate, "upgrade", lambda *a, **k: (_ for _ in ()).throw(AssertionError("migrated again")))

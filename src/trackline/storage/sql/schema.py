@@ -161,7 +161,10 @@ Index("ix_history_chunks_range", history_chunks.c.run_pk, history_chunks.c.key_i
 #: Sealed float chunks of ``history_chunks`` once more, as Parquet page values (``chunks.pack_f8``),
 #: for ``trackline export`` to copy: ``chunks.PAGE_GROUP`` chunks a page, written when the group
 #: is sealed (``chunks`` says how many, for pages of other sizes). Its own table, so reads of
-#: history never load them.
+#: history never load them. Only groups whose steps are evenly spaced (``step_first``,
+#: ``step_first + d``, ... ``step_last``; d >= 1, in chunk order: what ``log()`` gives, every
+#: step or every n-th) have a page, and the page says its step range (0007): the export then
+#: reads a page and none of its 16 chunk rows.
 history_pages = Table(
     "history_pages",
     metadata,
@@ -171,6 +174,8 @@ history_pages = Table(
     Column("chunk_no", Integer, primary_key=True),  # the first chunk the page holds
     Column("chunks", Integer, nullable=False, server_default="1"),  # how many, from chunk_no on
     Column("page", LargeBinary, nullable=False),
+    Column("step_first", BigInteger),  # 0007; NULL only in a page written before it (not copied)
+    Column("step_last", BigInteger),
 )
 
 history_values = Table(

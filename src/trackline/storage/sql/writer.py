@@ -278,12 +278,12 @@ class SQLStreamWriter:
             all_values = np.concatenate([oc.values, values]) if len(oc.values) else values
             no = oc.chunk_no
             start = 0
-            sealed: dict[int, np.ndarray] = {}
+            sealed: dict[int, tuple[np.ndarray, np.ndarray]] = {}
             while len(all_steps) - start >= chunks.CHUNK_POINTS:
                 end = start + chunks.CHUNK_POINTS
                 rows.append(_chunk_row(run_pk, kid, stream_pk, no, all_steps[start:end], all_values[start:end]))
                 if with_pages and all_values.dtype.kind == "f":
-                    sealed[no] = all_values[start:end]
+                    sealed[no] = (all_steps[start:end], all_values[start:end])
                 no += 1
                 start = end
             rest_s, rest_v = all_steps[start:], all_values[start:]
@@ -302,28 +302,34 @@ class SQLStreamWriter:
         return opened
 
     def _group_page(self, conn: Connection, table: Any, run_pk: int, kid: int, stream_pk: int, first: int,
-                    sealed: dict[int, np.ndarray]) -> dict[str, Any] | None:
-        """The page of chunks ``first .. first + PAGE_GROUP - 1``: their values from this batch
-        (``sealed``) or from the store; None when one is not all floats (no page then)."""
+                    sealed: dict[int, tuple[np.ndarray, np.ndarray]]) -> dict[str, Any] | None:
+        """The page of chunks ``first .. first + PAGE_GROUP - 1``: their steps and values from
+        this batch (``sealed``) or from the store. None (no page) when one is not all floats
+        or the group's steps are not evenly spaced (``chunks.even_span``): the export packs
+        those chunks itself, and a page's step range stands for its chunks' steps."""
         c = table.c
         want = [no for no in range(first, first + chunks.PAGE_GROUP) if no not in sealed]
-        stored: dict[int, np.ndarray] = {}
+        stored: dict[int, tuple[np.ndarray, np.ndarray]] = {}
         if want:
-            q = select(c.chunk_no, c.step_min, c.n, c.dtype, c.vals).where(and_(
+            q = select(c.chunk_no, c.step_min, c.n, c.dtype, c.steps, c.vals).where(and_(
                 c.run_pk == run_pk, c.key_id == kid, c.stream_pk == stream_pk,
                 c.chunk_no >= want[0], c.chunk_no <= want[-1]))
-            for no, step_min, n, dtype, vals in conn.execute(q):
+            for no, step_min, n, dtype, steps, vals in conn.execute(q):
                 if no in sealed:
                     continue  # stored while still open; sealed in this batch
                 if dtype[0] != "f" or n != chunks.CHUNK_POINTS:
                     return None
-                stored[int(no)] = chunks.decode(step_min, n, dtype, None, vals)[1]
+                stored[int(no)] = chunks.decode(step_min, n, dtype, steps, vals)
         found = [sealed[no] if no in sealed else stored.get(no) for no in range(first, first + chunks.PAGE_GROUP)]
         parts = [p for p in found if p is not None]
         if len(parts) != chunks.PAGE_GROUP:
             return None  # a chunk of the group is missing (not expected: chunks seal in order)
+        span = chunks.even_span(np.concatenate([s for s, _ in parts]))
+        if span is None:
+            return None
         return {"run_pk": run_pk, "key_id": kid, "stream_pk": stream_pk, "chunk_no": first,
-                "chunks": chunks.PAGE_GROUP, "page": chunks.pack_f8(np.concatenate(parts))}
+                "chunks": chunks.PAGE_GROUP, "step_first": span[0], "step_last": span[1],
+                "page": chunks.pack_f8(np.concatenate([v for _, v in parts]))}
 
     def _write_events(self, conn: Connection, ch: Changes, run_pk: int, stream_pk: int) -> None:
         """Alerts, their delivery results, and console output lines."""
