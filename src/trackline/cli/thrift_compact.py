@@ -7,7 +7,8 @@ a ``None`` value leaves the field out (Thrift's optional). Values by type:
 * ``BOOL``: a Python bool (stored in the field header itself, as the protocol does);
 * ``I16``/``I32``/``I64``: an int (zigzag varint); Thrift enums are ``I32``;
 * ``BINARY``: bytes, or a str (written as UTF-8);
-* ``STRUCT``: a list of triples (a union is a struct with one field set);
+* ``STRUCT``: a list of triples (a union is a struct with one field set), or the bytes
+  :func:`encode_struct` made of one (written as they are);
 * ``LIST``: ``(element type, items)``.
 
 Nothing here is on the per-page path: page headers, written once per 2048 points, have
@@ -84,7 +85,10 @@ def _write_value(out: bytearray, ftype: int, value: Any) -> None:
         out += uvarint(len(data))
         out += data
     elif ftype == STRUCT:
-        write_struct(out, value)
+        if isinstance(value, bytes):
+            out += value  # encoded already
+        else:
+            write_struct(out, value)
     elif ftype == LIST:
         etype, items = value
         _write_list(out, etype, items)

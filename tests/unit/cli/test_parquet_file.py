@@ -423,3 +423,13 @@ def test_errors() -> None:
     assert pq.read_table(pa.BufferReader(buf.getvalue())).num_rows == 10
     with pytest.raises(ValueError, match="unknown kind"):
         ParquetFile(io.BytesIO(), [("x", "float")])
+
+
+def test_a_struct_encoded_already_is_written_as_it_is() -> None:
+    """Row groups are encoded as each ends; the footer splices the bytes in."""
+    from trackline.cli.thrift_compact import I64, LIST
+
+    inner = [(1, I32, 7), (3, I64, -5), (4, LIST, (STRUCT, [[(1, BOOL, True)]]))]
+    whole = [(1, I32, 2), (4, LIST, (STRUCT, [inner, inner])), (5, STRUCT, inner)]
+    spliced = [(1, I32, 2), (4, LIST, (STRUCT, [encode_struct(inner)] * 2)), (5, STRUCT, encode_struct(inner))]
+    assert encode_struct(spliced) == encode_struct(whole)
