@@ -418,3 +418,24 @@ def test_pages_say_their_evenly_spaced_steps_and_only_those_groups_have_one(
     cut, made = export(root, monkeypatch, "spaced", "spaced-cut", window=20_000)
     assert made is not None and made.read_segments >= 1
     assert_same_file_contents(cut, arrow)
+
+
+def test_the_statements_never_read_a_held_chunks_row(root: Path) -> None:
+    """For a project not in the page cache, the chunk rows a page holds are most of the bytes
+    the export could read: SQLite finds chunks through their primary key, whose columns
+    answer "does a page hold it?" before the row is read, and plans from the pages' index."""
+    import sqlite3
+
+    from trackline.cli.export_pages import _CHUNK_SPANS, _CHUNKS, _PAGE_SPANS, _PAGES
+
+    hints = {"pks": "?", "kids": "?", "p": "?", "chunks_pk": " INDEXED BY sqlite_autoindex_history_chunks_1",
+             "pages_steps": " INDEXED BY ix_history_pages_steps"}
+    with sqlite3.connect(store_path(root)) as db:
+        def plan(sql: str, *more: int) -> str:
+            rows = db.execute("EXPLAIN QUERY PLAN " + sql.format(**hints), (1, 1, *more)).fetchall()
+            return " | ".join(r[-1] for r in rows)
+
+        assert "SEARCH c USING INDEX sqlite_autoindex_history_chunks_1" in plan(_CHUNKS, 0, 10)
+        assert "SEARCH c USING INDEX sqlite_autoindex_history_chunks_1" in plan(_CHUNK_SPANS)
+        assert "COVERING INDEX ix_history_pages_steps" in plan(_PAGE_SPANS)
+        assert "USING INDEX ix_history_pages_steps" in plan(_PAGES, 0, 10)

@@ -88,9 +88,16 @@ def plan(conn: Any, runs: Sequence[Any], kids: dict[str, int], window: int) -> I
     for i in range(0, len(runs), _RUN_BATCH):
         batch = runs[i : i + _RUN_BATCH]
         spans: dict[int, tuple[int, int, int]] = {}
-        for pk, _kid, lo, hi, n in _query(conn, _SPANS, [r._row["pk"] for r in batch], list(kids.values())):
+        pks, ids = [r._row["pk"] for r in batch], list(kids.values())
+        by_key: dict[tuple[int, int], tuple[int, int, int]] = {}
+        # A page's steps are its chunks' steps: so the pages and the chunks no page holds
+        # give each key's steps and points without reading a held chunk's row.
+        for pk, kid, lo, hi, n in [*_query(conn, _PAGE_SPANS, pks, ids), *_query(conn, _CHUNK_SPANS, pks, ids)]:
+            a, b, m = by_key.get((pk, kid), (lo, hi, 0))
+            by_key[(pk, kid)] = (min(a, lo), max(b, hi), m + int(n))
+        for (pk, _kid), (lo, hi, n) in by_key.items():
             a, b, m = spans.get(pk, (lo, hi, 0))
-            spans[pk] = (min(a, lo), max(b, hi), max(m, int(n)))
+            spans[pk] = (min(a, lo), max(b, hi), max(m, n))
         for run in batch:
             if run._row["pk"] not in spans:
                 continue
@@ -228,33 +235,44 @@ class PageExport:
 # (its expanding IN lists) for ~0.2 ms, twice a row group. ``{pks}``/``{kids}`` are the IN
 # lists' placeholders, ``{p}`` one placeholder.
 
-#: Per run and key: the first and last step and the points (``plan``).
-_SPANS = ("SELECT run_pk, key_id, min(step_min), max(step_max), sum(n) FROM history_chunks "
-          "WHERE run_pk IN ({pks}) AND key_id IN ({kids}) GROUP BY run_pk, key_id")
+#: Whether a page holds the chunk ``c``: a short probe (a page holds at most PAGE_GROUP
+#: chunks) on columns of the chunks' primary key, so SQLite answers it from that index before
+#: it reads the chunk's row: the rows of a page's 16 chunks are never read, which for a
+#: project not in the page cache is most of its chunks' bytes. ``{chunks_pk}`` holds SQLite
+#: to that index (its planner would take ``ix_history_chunks_range``, which lacks the columns).
+_HELD = ("EXISTS (SELECT 1 FROM history_pages p WHERE p.run_pk = c.run_pk AND p.key_id = c.key_id "
+         f"AND p.stream_pk = c.stream_pk AND p.chunk_no BETWEEN c.chunk_no - {chunks.PAGE_GROUP - 1} AND c.chunk_no "
+         "AND p.chunk_no + p.chunks > c.chunk_no AND p.step_first IS NOT NULL)")
 
-#: The pages with steps in ``lo .. hi``.
-_PAGES = ("SELECT run_pk, key_id, stream_pk, chunk_no, chunks, step_first, step_last, page FROM history_pages "
+#: Per run and key, of the pages and of the chunks no page holds: the first and last step
+#: and the points (``plan``). The pages' from their index ``ix_history_pages_steps``.
+_PAGE_SPANS = (f"SELECT run_pk, key_id, min(step_first), max(step_last), sum(chunks) * {chunks.CHUNK_POINTS} "
+               "FROM history_pages WHERE run_pk IN ({pks}) AND key_id IN ({kids}) AND step_first IS NOT NULL "
+               "GROUP BY run_pk, key_id")
+_CHUNK_SPANS = ("SELECT c.run_pk, c.key_id, min(c.step_min), max(c.step_max), sum(c.n) FROM history_chunks c{chunks_pk} "
+                f"WHERE c.run_pk IN ({{pks}}) AND c.key_id IN ({{kids}}) AND NOT {_HELD} GROUP BY c.run_pk, c.key_id")
+
+#: The pages with steps in ``lo .. hi``: found in their steps' index (``{pages_steps}``), so
+#: a big run's window reads its own pages' rows only.
+_PAGES = ("SELECT run_pk, key_id, stream_pk, chunk_no, chunks, step_first, step_last, page FROM history_pages{pages_steps} "
           "WHERE run_pk IN ({pks}) AND key_id IN ({kids}) AND step_first IS NOT NULL "
           "AND step_last >= {p} AND step_first <= {p} ORDER BY run_pk, key_id, stream_pk, chunk_no")
 
-#: The chunks with steps in ``lo .. hi`` that no page holds. Whether a page holds a chunk is
-#: a short probe (a page holds at most PAGE_GROUP chunks) on columns of the chunks' primary
-#: key, so SQLite answers it before it reads the chunk's row: the 16 chunk rows of a copied
-#: page are never read.
+#: The chunks with steps in ``lo .. hi`` that no page holds.
 _CHUNKS = (
     "SELECT c.run_pk, c.key_id, c.stream_pk, c.chunk_no, c.step_min, c.step_max, c.n, c.dtype, c.steps, c.vals "
-    "FROM history_chunks c WHERE c.run_pk IN ({pks}) AND c.key_id IN ({kids}) AND NOT EXISTS ("
-    "SELECT 1 FROM history_pages p WHERE p.run_pk = c.run_pk AND p.key_id = c.key_id "
-    f"AND p.stream_pk = c.stream_pk AND p.chunk_no BETWEEN c.chunk_no - {chunks.PAGE_GROUP - 1} AND c.chunk_no "
-    "AND p.chunk_no + p.chunks > c.chunk_no AND p.step_first IS NOT NULL) "
+    f"FROM history_chunks c{{chunks_pk}} WHERE c.run_pk IN ({{pks}}) AND c.key_id IN ({{kids}}) AND NOT {_HELD} "
     "AND c.step_max >= {p} AND c.step_min <= {p} ORDER BY c.run_pk, c.key_id, c.stream_pk, c.chunk_no"
 )
 
 
 def _query(conn: Any, sql: str, pks: list[int], kids: list[int], *more: int) -> list[Any]:
     """``sql``'s rows for these runs and keys (and ``more`` parameters, in order)."""
-    p = "?" if conn.dialect.paramstyle == "qmark" else "%s"
-    text = sql.format(pks=",".join([p] * len(pks)), kids=",".join([p] * len(kids)), p=p)
+    sqlite = conn.dialect.name == "sqlite"
+    p = "?" if sqlite else "%s"
+    text = sql.format(pks=",".join([p] * len(pks)), kids=",".join([p] * len(kids)), p=p,
+                      chunks_pk=" INDEXED BY sqlite_autoindex_history_chunks_1" if sqlite else "",
+                      pages_steps=" INDEXED BY ix_history_pages_steps" if sqlite else "")
     return list(conn.exec_driver_sql(text, (*pks, *kids, *more)))
 
 

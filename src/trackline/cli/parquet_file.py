@@ -315,6 +315,7 @@ class ParquetFile:
         # while the next group is read, instead of all at once in close() (~17 ms of Thrift
         # in Python for 100 row groups, a sixth of a 10M-row export).
         self._row_groups: list[tuple[int, bytes]] = []
+        self._chunk_heads: dict[str, bytes] = {}
         self._open: RowGroup | None = None
         self._closed = False
         self._write(MAGIC)
@@ -380,31 +381,83 @@ class ParquetFile:
             (7, LIST, (STRUCT, [[(1, STRUCT, [])]] * len(self.columns))),
         ]
 
-    @staticmethod
-    def _column_chunk(c: _Chunk) -> list[Field]:
-        stats = None
+    def _column_chunk(self, c: _Chunk) -> bytes:
+        """A ``ColumnChunk`` (Thrift compact) built by hand: the generic :func:`encode_struct`
+        of :func:`column_chunk_fields` spent ~17 ms on the 500 of a 10M-row export, on the
+        writing thread. What depends only on the column is encoded once.
+        ``test_column_chunks_match_the_generic_writer`` checks the bytes against it."""
+        head = self._chunk_heads.get(c.name)
+        if head is None:
+            head = self._chunk_heads[c.name] = _chunk_head(c)
+        out = [b"\x26", _uv(c.start << 1), b"\x1c", head,  # 2: file_offset; 3: meta_data, fields 1-4
+               b"\x16", _uv(c.num_values << 1), b"\x16", _uv(c.uncompressed << 1),  # 5, 6
+               b"\x16", _uv(c.compressed << 1), b"\x26", _uv(c.data_page_offset << 1)]  # 7, 9
+        last = 9
+        if c.kind == "run_id":
+            out += (b"\x26", _uv(c.start << 1))  # 11: dictionary_page_offset
+            last = 11
         if c.stats is not None:
             lo, hi = c.stats
-            stats = [(3, I64, 0), (5, BINARY, hi), (6, BINARY, lo), (7, BOOL, True), (8, BOOL, True)]
-        page_stats = [[(1, I32, _DATA_PAGE_V2), (2, I32, _DATA_ENCODING[c.kind]), (3, I32, c.pages)]]
-        if c.kind == "run_id":
-            page_stats.insert(0, [(1, I32, _DICTIONARY_PAGE), (2, I32, _PLAIN), (3, I32, 1)])
-        meta: list[Field] = [
-            (1, I32, _COLUMN_TYPE[c.kind]),
-            (2, LIST, (I32, _ENCODINGS[c.kind])),
-            (3, LIST, (BINARY, [c.name])),
-            (4, I32, _ZSTD),
-            (5, I64, c.num_values),
-            (6, I64, c.uncompressed),
-            (7, I64, c.compressed),
-            (9, I64, c.data_page_offset),
-            (11, I64, c.start if c.kind == "run_id" else None),
-            (12, STRUCT, stats),
-            (13, LIST, (STRUCT, page_stats)),
-        ]
-        # file_offset: the chunk's first page, as parquet-mr writes it (the field is
-        # deprecated; readers locate pages by the offsets in meta_data).
-        return [(2, I64, c.start), (3, STRUCT, meta)]
+            # 12: statistics: 3 null_count 0, 5 max_value, 6 min_value, 7 and 8 exact (true), stop
+            out += (bytes(((12 - last) << 4 | STRUCT,)), b"\x36\x00\x28", _uv(len(hi)), hi,
+                    b"\x18", _uv(len(lo)), lo, b"\x11\x11\x00")
+            last = 12
+        # 13: encoding_stats, up to the data pages' count; then the stops of its last entry,
+        # of meta_data and of the ColumnChunk.
+        out += (bytes(((13 - last) << 4 | LIST,)), _PAGE_STATS[c.kind], _uv(c.pages << 1), b"\x00\x00\x00")
+        return b"".join(out)
+
+
+def column_chunk_fields(c: _Chunk) -> list[Field]:
+    """A column chunk's footer entry as Thrift fields (what :meth:`ParquetFile._column_chunk`
+    writes by hand)."""
+    stats = None
+    if c.stats is not None:
+        lo, hi = c.stats
+        stats = [(3, I64, 0), (5, BINARY, hi), (6, BINARY, lo), (7, BOOL, True), (8, BOOL, True)]
+    meta: list[Field] = [
+        *_head_fields(c.kind, c.name),
+        (5, I64, c.num_values),
+        (6, I64, c.uncompressed),
+        (7, I64, c.compressed),
+        (9, I64, c.data_page_offset),
+        (11, I64, c.start if c.kind == "run_id" else None),
+        (12, STRUCT, stats),
+        (13, LIST, (STRUCT, [*_dictionary_stats(c.kind), [*_data_stats(c.kind), (3, I32, c.pages)]])),
+    ]
+    # file_offset: the chunk's first page, as parquet-mr writes it (the field is
+    # deprecated; readers locate pages by the offsets in meta_data).
+    return [(2, I64, c.start), (3, STRUCT, meta)]
+
+
+def _head_fields(kind: str, name: str) -> list[Field]:
+    return [(1, I32, _COLUMN_TYPE[kind]), (2, LIST, (I32, _ENCODINGS[kind])), (3, LIST, (BINARY, [name])),
+            (4, I32, _ZSTD)]
+
+
+def _dictionary_stats(kind: str) -> list[list[Field]]:
+    return [[(1, I32, _DICTIONARY_PAGE), (2, I32, _PLAIN), (3, I32, 1)]] if kind == "run_id" else []
+
+
+def _data_stats(kind: str) -> list[Field]:
+    return [(1, I32, _DATA_PAGE_V2), (2, I32, _DATA_ENCODING[kind])]
+
+
+def _chunk_head(c: _Chunk) -> bytes:
+    """Fields 1-4 of a column's ``ColumnMetaData``, without the struct's stop."""
+    return encode_struct(_head_fields(c.kind, c.name))[:-1]
+
+
+def _page_stats(kind: str) -> bytes:
+    """Field 13's list header and entries, up to the data pages' count (an i32 field 3)."""
+    entries = [*_dictionary_stats(kind), _data_stats(kind)]
+    out = bytes((len(entries) << 4 | STRUCT,))
+    for entry in entries[:-1]:
+        out += encode_struct(entry)
+    return out + encode_struct(entries[-1])[:-1] + b"\x15"
+
+
+_PAGE_STATS = {kind: _page_stats(kind) for kind in _ENCODINGS}
 
 
 class RowGroup:

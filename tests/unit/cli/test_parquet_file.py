@@ -348,6 +348,21 @@ def test_page_headers_match_the_generic_writer() -> None:
         assert _v2_header(unc, comp, rows, nulls, enc, dl) == generic
 
 
+@settings(max_examples=300, deadline=None)
+@given(kind=st.sampled_from(["run_id", "step", "double"]), name=st.text(min_size=1, max_size=40),
+       numbers=st.lists(st.integers(0, 2**62), min_size=6, max_size=6),
+       stats=st.none() | st.tuples(st.binary(max_size=200), st.binary(max_size=200)))
+def test_column_chunks_match_the_generic_writer(kind: str, name: str, numbers: list[int],
+                                                stats: tuple[bytes, bytes] | None) -> None:
+    from trackline.cli.parquet_file import _Chunk, column_chunk_fields
+
+    start, page, values, unc, comp, pages = numbers
+    chunk = _Chunk(kind, name, start, page, values, unc, comp, pages, stats)
+    file = ParquetFile(io.BytesIO(), [(name, kind)])
+    assert file._column_chunk(chunk) == encode_struct(column_chunk_fields(chunk))
+    assert file._column_chunk(chunk) == encode_struct(column_chunk_fields(chunk))  # the cached head too
+
+
 class Sink:
     """An output without tell() or seek(), like a pipe."""
 

@@ -174,9 +174,12 @@ history_pages = Table(
     Column("chunk_no", Integer, primary_key=True),  # the first chunk the page holds
     Column("chunks", Integer, nullable=False, server_default="1"),  # how many, from chunk_no on
     Column("page", LargeBinary, nullable=False),
-    Column("step_first", BigInteger),  # 0007; NULL only in a page written before it (not copied)
+    Column("step_first", BigInteger),  # 0007 (which deleted the pages written before it)
     Column("step_last", BigInteger),
 )
+#: The export's plan reads each key's step range and points from this index alone (0007).
+Index("ix_history_pages_steps", history_pages.c.run_pk, history_pages.c.key_id, history_pages.c.step_first,
+      history_pages.c.step_last, history_pages.c.chunks)
 
 history_values = Table(
     "history_values",

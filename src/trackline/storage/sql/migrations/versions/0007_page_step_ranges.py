@@ -5,7 +5,8 @@ Revises: 0006
 Create Date: 2026-11-27
 
 A page now exists only for a group of chunks whose steps are evenly spaced, and says the
-first and last of them. Pages written before this revision (no range) are deleted: the
+first and last of them; an index of the pages' step ranges lets the export plan its row
+groups without reading a chunk row that a page holds. Pages written before this revision (no range) are deleted: the
 export packs their chunks itself, as for a store older than 0006, and writes the same file.
 """
 
@@ -24,9 +25,12 @@ def upgrade() -> None:
     op.execute("DELETE FROM history_pages")
     op.add_column("history_pages", sa.Column("step_first", sa.BigInteger))
     op.add_column("history_pages", sa.Column("step_last", sa.BigInteger))
+    op.create_index("ix_history_pages_steps", "history_pages",
+                    ["run_pk", "key_id", "step_first", "step_last", "chunks"])
 
 
 def downgrade() -> None:
+    op.drop_index("ix_history_pages_steps", "history_pages")
     with op.batch_alter_table("history_pages") as batch:
         batch.drop_column("step_last")
         batch.drop_column("step_first")
