@@ -426,7 +426,7 @@ def test_the_statements_never_read_a_held_chunks_row(root: Path) -> None:
     answer "does a page hold it?" before the row is read, and plans from the pages' index."""
     import sqlite3
 
-    from trackline.cli.export_pages import _CHUNK_SPANS, _CHUNKS, _PAGE_SPANS, _PAGES
+    from trackline.cli.export_pages import _CHUNKS, _PAGE_SPANS, _PAGES, _UNHELD
 
     hints = {"pks": "?", "kids": "?", "p": "?", "chunks_pk": " INDEXED BY sqlite_autoindex_history_chunks_1",
              "pages_steps": " INDEXED BY ix_history_pages_steps"}
@@ -436,6 +436,34 @@ def test_the_statements_never_read_a_held_chunks_row(root: Path) -> None:
             return " | ".join(r[-1] for r in rows)
 
         assert "SEARCH c USING INDEX sqlite_autoindex_history_chunks_1" in plan(_CHUNKS, 0, 10)
-        assert "SEARCH c USING INDEX sqlite_autoindex_history_chunks_1" in plan(_CHUNK_SPANS)
+        assert "SEARCH c USING INDEX sqlite_autoindex_history_chunks_1" in plan(_UNHELD)
         assert "COVERING INDEX ix_history_pages_steps" in plan(_PAGE_SPANS)
         assert "USING INDEX ix_history_pages_steps" in plan(_PAGES, 0, 10)
+
+
+def test_a_long_runs_windows_look_for_chunks_only_where_pages_leave_some(
+        root: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Windows of a long run that pages cover whole do not walk the chunks' index; the
+    windows with a chunk no page holds (an uneven group in the middle, the last chunks) do,
+    and the file is still pyarrow's."""
+    group = 16 * 2048
+    steps = [s for s in range(8 * group + 1000) if s != 2 * group + 7]  # group 2 is uneven: no page
+    with isolated_env(root):
+        make_run("long", "l", rows=[({"y": s / 3}, s) for s in steps])
+    walks: list[tuple[int, int]] = []
+    real = export_pages._query
+
+    def spy(conn: Any, sql: str, pks: list[int], kids: list[int], *more: int) -> list[Any]:
+        if sql is export_pages._CHUNKS:
+            walks.append((more[0], more[1]))
+        return real(conn, sql, pks, kids, *more)
+
+    monkeypatch.setattr(export_pages, "_query", spy)
+    pages, made = export(root, monkeypatch, "long", "long", window=2 * group)
+    arrow, _ = export(root, monkeypatch, "long", "long-arrow", pyarrow=True, window=2 * group)
+    assert made is not None and made.copied_segments == 5 and made.read_segments == 0
+    # Windows of two groups. y's third group and the last 1,000 steps of every key have no
+    # page: two windows of five look for chunks.
+    assert walks == [(2 * group, 4 * group - 1), (8 * group, 8 * group + 999)]
+    assert_same_file_contents(pages, arrow)
+    assert pq.read_table(pages).column("_step").to_pylist() == steps

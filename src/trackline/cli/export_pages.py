@@ -52,6 +52,9 @@ class Segment:
     run: Any  # the query API's Run
     lo: int
     hi: int
+    #: Whether a chunk no page holds has steps in ``lo..hi`` (if none does, the row group's
+    #: chunks are not looked for: a long run's windows but its last are pages only).
+    unheld: bool = True
 
 
 @dataclass
@@ -90,9 +93,13 @@ def plan(conn: Any, runs: Sequence[Any], kids: dict[str, int], window: int) -> I
         spans: dict[int, tuple[int, int, int]] = {}
         pks, ids = [r._row["pk"] for r in batch], list(kids.values())
         by_key: dict[tuple[int, int], tuple[int, int, int]] = {}
+        unheld: dict[int, list[tuple[int, int]]] = {}  # each run's chunks no page holds: their steps
         # A page's steps are its chunks' steps: so the pages and the chunks no page holds
         # give each key's steps and points without reading a held chunk's row.
-        for pk, kid, lo, hi, n in [*_query(conn, _PAGE_SPANS, pks, ids), *_query(conn, _CHUNK_SPANS, pks, ids)]:
+        for pk, kid, lo, hi, n in _query(conn, _PAGE_SPANS, pks, ids):
+            by_key[(pk, kid)] = (lo, hi, int(n))
+        for pk, kid, lo, hi, n in _query(conn, _UNHELD, pks, ids):
+            unheld.setdefault(pk, []).append((lo, hi))
             a, b, m = by_key.get((pk, kid), (lo, hi, 0))
             by_key[(pk, kid)] = (min(a, lo), max(b, hi), m + int(n))
         for (pk, _kid), (lo, hi, n) in by_key.items():
@@ -122,8 +129,10 @@ def plan(conn: Any, runs: Sequence[Any], kids: dict[str, int], window: int) -> I
             whole = chunks.PAGE_GROUP * chunks.CHUNK_POINTS * max(stride, 1)
             if width >= whole:
                 width = -(-width // whole) * whole
+            ranges = unheld.get(run._row["pk"], [])
             for a in range(lo, hi + 1, width):
-                yield [Segment(run, a, min(hi, a + width - 1))]
+                b = min(hi, a + width - 1)
+                yield [Segment(run, a, b, any(x <= b and a <= y for x, y in ranges))]
     if group:
         yield group
 
@@ -191,7 +200,11 @@ class PageExport:
                 continue
             stored.setdefault((r[0], names[r[1]]), []).append(
                 _Stored(r[2], r[3], r[5], r[6], points, page=r[7]))
-        for r in _query(conn, _CHUNKS, pks, ids, lo, hi):
+        # A long run's windows are found whole in pages, but where its last chunks are: the
+        # chunks' index is then not walked once a window (which made a 10M-step run's export
+        # spend 0.09 s on 77 walks of its 4,883 chunks).
+        unheld = any(s.unheld for s in group)
+        for r in _query(conn, _CHUNKS, pks, ids, lo, hi) if unheld else ():
             stored.setdefault((r[0], names[r[1]]), []).append(
                 _Stored(r[2], r[3], r[4], r[5], r[6], dtype=r[7], steps=r[8], vals=r[9]))
         segments: list[_Prepared] = []
@@ -244,13 +257,13 @@ _HELD = ("EXISTS (SELECT 1 FROM history_pages p WHERE p.run_pk = c.run_pk AND p.
          f"AND p.stream_pk = c.stream_pk AND p.chunk_no BETWEEN c.chunk_no - {chunks.PAGE_GROUP - 1} AND c.chunk_no "
          "AND p.chunk_no + p.chunks > c.chunk_no AND p.step_first IS NOT NULL)")
 
-#: Per run and key, of the pages and of the chunks no page holds: the first and last step
-#: and the points (``plan``). The pages' from their index ``ix_history_pages_steps``.
+#: Per run and key, the pages' first and last step and points, from their index
+#: ``ix_history_pages_steps``; and each chunk no page holds (``plan``).
 _PAGE_SPANS = (f"SELECT run_pk, key_id, min(step_first), max(step_last), sum(chunks) * {chunks.CHUNK_POINTS} "
                "FROM history_pages WHERE run_pk IN ({pks}) AND key_id IN ({kids}) AND step_first IS NOT NULL "
                "GROUP BY run_pk, key_id")
-_CHUNK_SPANS = ("SELECT c.run_pk, c.key_id, min(c.step_min), max(c.step_max), sum(c.n) FROM history_chunks c{chunks_pk} "
-                f"WHERE c.run_pk IN ({{pks}}) AND c.key_id IN ({{kids}}) AND NOT {_HELD} GROUP BY c.run_pk, c.key_id")
+_UNHELD = ("SELECT c.run_pk, c.key_id, c.step_min, c.step_max, c.n FROM history_chunks c{chunks_pk} "
+           f"WHERE c.run_pk IN ({{pks}}) AND c.key_id IN ({{kids}}) AND NOT {_HELD}")
 
 #: The pages with steps in ``lo .. hi``: found in their steps' index (``{pages_steps}``), so
 #: a big run's window reads its own pages' rows only.
