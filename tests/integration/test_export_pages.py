@@ -428,17 +428,16 @@ def test_the_statements_never_read_a_held_chunks_row(root: Path) -> None:
 
     from trackline.cli.export_pages import _CHUNKS, _PAGE_SPANS, _PAGES, _UNHELD
 
-    hints = {"pks": "?", "kids": "?", "p": "?", "chunks_pk": " INDEXED BY sqlite_autoindex_history_chunks_1",
-             "pages_steps": " INDEXED BY ix_history_pages_steps"}
+    hints = {"pks": "?", "kids": "?", "p": "?", "chunks_pk": " INDEXED BY sqlite_autoindex_history_chunks_1"}
     with sqlite3.connect(store_path(root)) as db:
         def plan(sql: str, *more: int) -> str:
             rows = db.execute("EXPLAIN QUERY PLAN " + sql.format(**hints), (1, 1, *more)).fetchall()
             return " | ".join(r[-1] for r in rows)
 
-        assert "SEARCH c USING INDEX sqlite_autoindex_history_chunks_1" in plan(_CHUNKS, 0, 10)
+        assert "SEARCH c USING INDEX sqlite_autoindex_history_chunks_1" in plan(_CHUNKS, 0, 0, 10)
         assert "SEARCH c USING INDEX sqlite_autoindex_history_chunks_1" in plan(_UNHELD)
         assert "COVERING INDEX ix_history_pages_steps" in plan(_PAGE_SPANS)
-        assert "USING INDEX ix_history_pages_steps" in plan(_PAGES, 0, 10)
+        assert plan(_PAGES, 0, 10) == "SEARCH history_pages USING INDEX ix_history_pages_steps (run_pk=? AND key_id=? AND step_first>? AND step_first<?)"  # and no sorter
 
 
 def test_a_long_runs_windows_look_for_chunks_only_where_pages_leave_some(
@@ -455,7 +454,7 @@ def test_a_long_runs_windows_look_for_chunks_only_where_pages_leave_some(
 
     def spy(conn: Any, sql: str, pks: list[int], kids: list[int], *more: int) -> list[Any]:
         if sql is export_pages._CHUNKS:
-            walks.append((more[0], more[1]))
+            walks.append((more[1], more[2]))
         return real(conn, sql, pks, kids, *more)
 
     monkeypatch.setattr(export_pages, "_query", spy)
