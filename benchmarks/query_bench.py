@@ -51,6 +51,7 @@ from typing import Any
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
+from query.data import SCAN_KEYS  # noqa: E402
 from run import fmt, machine_info, render_table  # noqa: E402
 
 VENVS = HERE / ".venvs"
@@ -102,6 +103,7 @@ PLAN = (
     ("list", "mlflow", "list", False),
     ("list", "trackio", "list", False),
     ("export", "trackline", "hist-full", True),
+    ("export", "trackline", "scan-full", False),
     ("export", "trackline", "hist-peer", False),
     ("export", "trackio", "hist-peer", False),
 )
@@ -390,6 +392,14 @@ def build_report(raw: dict[str, Any], sets: dict[str, dict[str, Any]], tools: li
         {"trackline": read_rate / 1e6 if isinstance(read_rate, float) else None})
     for name, c in (ex.get("compressions") or {}).items():
         row(f"(d)   in-process, {name}: {c['bytes'] / 1e6:,.0f} MB", "s", "lower", {"trackline": c["wall_s"]})
+    long_wall = _get(raw, "export/trackline/scan-full", "in_process", "wall_s")
+    long_points = sf["runs"] * sf["steps"] * len(SCAN_KEYS)
+    row(f"(d) export of 1 run x {_n(sf['steps'])} steps x {len(SCAN_KEYS)} keys, in-process", "s", "lower",
+        {"trackline": long_wall})
+    row("(d)   ... the same, as a command", "s", "lower",
+        {"trackline": _get(raw, "export/trackline/scan-full", "cli", "wall_s")})
+    row(f"(d)   ... its {_n(long_points)} points / in-process wall", "pts/s", "higher",
+        {"trackline": _rate(float(long_points), long_wall)})
     row(f"(d) export in-process, {hp['runs']} x {_n(hp['steps'])} (peer size)", "pts/s",
         "higher", {"trackline": _get(raw, "export/trackline/hist-peer", "in_process", "per_s"),
                    "mlflow": no_export, "trackio": _get(raw, "export/trackio/hist-peer", "export", "per_s")})
