@@ -93,6 +93,7 @@ def run_export(mp: pytest.MonkeyPatch, args: list[str], *, pyarrow: bool = False
             m.setenv("TRACKLINE_EXPORT_PYARROW", "1")  # after isolated_env, which clears TRACKLINE_*
         if window is not None:
             m.setattr(export_writers, "EXPORT_WINDOW", window)
+            m.setattr(export_pages, "window_rows", lambda columns: window)
         export_cmd.main([*args, "--no-progress"], standalone_mode=False)
     return made[0] if made else None
 
@@ -466,3 +467,11 @@ def test_a_long_runs_windows_look_for_chunks_only_where_pages_leave_some(
     assert walks == [(2 * group, 4 * group - 1), (8 * group, 8 * group + 999)]
     assert_same_file_contents(pages, arrow)
     assert pq.read_table(pages).column("_step").to_pylist() == steps
+
+
+def test_row_groups_hold_a_bounded_number_of_values() -> None:
+    """Groups as large as memory allows when every value must be unpacked: 2M values,
+    between pyarrow's window of rows and 1M rows."""
+    assert export_pages.window_rows(["a", "b", "c"]) == (2 << 20) // 3
+    assert export_pages.window_rows(["x"]) == 1 << 20
+    assert export_pages.window_rows([f"k{i}" for i in range(100)]) == export_writers.EXPORT_WINDOW

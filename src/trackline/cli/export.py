@@ -279,8 +279,7 @@ def export_cmd(target: str, fmt: str | None, keys: tuple[str, ...], output: str 
     def copy_pages(out: Any, written: Callable[[], None]) -> int:
         """Parquet from the store's own pages (``export_pages``), without pyarrow."""
         from trackline.api.reader import StoreReader
-        from trackline.cli.export_pages import PageExport
-        from trackline.cli.export_writers import EXPORT_WINDOW
+        from trackline.cli.export_pages import PageExport, window_rows
 
         assert isinstance(reader, StoreReader)  # pages_apply
 
@@ -291,7 +290,7 @@ def export_cmd(target: str, fmt: str | None, keys: tuple[str, ...], output: str 
                 written()
                 advance(rows)
 
-            done = pages.run(runs, EXPORT_WINDOW, step, lambda ids, exc: _failed(ids, what, exc))
+            done = pages.run(runs, window_rows(columns), step, lambda ids, exc: _failed(ids, what, exc))
         pages.close()
         return int(done)
 
