@@ -210,6 +210,19 @@ def test_query(root: Path) -> None:
     assert list(csv.reader(io.StringIO(out)))[1][1] == "x"
 
 
+def test_query_on_sqlite_reads_through_the_driver_alone(root: Path) -> None:
+    """No SQLAlchemy (~0.15 s) for a read-only statement on the embedded store."""
+    code = ("import runpy, sys; sys.argv = ['trackline', 'query', 'SELECT count(*) AS n FROM runs', '--json']\n"
+            "try:\n    runpy.run_module('trackline.cli.main', run_name='__main__')\n"
+            "except SystemExit:\n    pass\n"
+            "print('sqlalchemy' in sys.modules)")
+    p = subprocess.run([PYTHON, "-c", code], cwd=root / "work", env=child_env(root), capture_output=True, text=True,
+                       timeout=120)
+    assert p.returncode == 0, p.stderr
+    assert p.stdout.strip().splitlines()[-1] == "False"
+    assert '"n": 3' in p.stdout
+
+
 def test_every_view_works_and_is_documented(root: Path) -> None:
     from trackline.cli.sql import VIEWS
 

@@ -26,6 +26,7 @@ from trackline.cli.export import export_cmd
 from trackline.runstate.changes import Changes
 from trackline.storage import open_store
 from trackline.storage.base import RunKey
+from trackline.storage.sql.direct import DirectReads
 
 pq = pytest.importorskip("pyarrow.parquet")
 N = 35_000  # a full group of chunks (32,768 points: one stored page) and a tail
@@ -128,6 +129,7 @@ def test_training_curves_are_copied_page_for_page(root: Path, monkeypatch: pytes
     pages, made = export(root, monkeypatch, "curves", "curves")
     arrow, none = export(root, monkeypatch, "curves", "curves-arrow", pyarrow=True)
     assert none is None and made is not None
+    assert isinstance(made.source, DirectReads)  # a SQLite store: through the driver
     assert made.copied_segments == 3 and made.read_segments == 0  # every run copied; "none" has no rows
     # Per run, the first 16 chunks of loss, noise, _runtime, _timestamp and late_key are one
     # stored page each; the chunks after them (and all of val's 350 points) are packed here.
@@ -187,6 +189,7 @@ def test_what_is_not_plain_floats_goes_through_the_reader(root: Path, monkeypatc
         pages, made = export(root, monkeypatch, project, f"{project}-pages")
         arrow, _ = export(root, monkeypatch, project, f"{project}-arrow", pyarrow=True)
         assert made is not None and made.read_segments == read, project
+        assert isinstance(made.source, DirectReads)  # its reader opened for the window read
         assert_same_file_contents(pages, arrow)
     mixed = pq.read_table(root / "work" / "mixed-pages.parquet").to_pydict()
     again = [v for r, s, v in zip(mixed["run_id"], mixed["_step"], mixed["loss"], strict=True) if r == "again"]
@@ -210,21 +213,22 @@ def test_small_runs_share_a_row_group(root: Path, monkeypatch: pytest.MonkeyPatc
     assert s07["_step"] == [s * 8 for s in range(50)] and s07["x"] == [7000.0 + s for s in range(50)]
 
 
-def test_a_numeric_export_runs_without_pyarrow(root: Path) -> None:
-    """The command as a user runs it: the page path never imports pyarrow (~0.13 s)."""
+def test_a_numeric_export_runs_without_pyarrow_or_sqlalchemy(root: Path) -> None:
+    """The command as a user runs it: the page path never imports pyarrow (~0.13 s), and a
+    project of a SQLite store is read through the driver, without SQLAlchemy (~0.15 s)."""
     out = root / "work" / "cli.parquet"
     code = (
         "import json, sys; from trackline.cli.main import main; "
         f"sys.argv = ['trackline', 'export', 'curves', '-o', {str(out)!r}, '--no-progress', '--json']; "
         "import contextlib\n"
         "with contextlib.suppress(SystemExit): main()\n"
-        "print(json.dumps('pyarrow' in sys.modules))"
+        "print(json.dumps(['pyarrow' in sys.modules, 'sqlalchemy' in sys.modules]))"
     )
     p = subprocess.run([PYTHON, "-c", code], cwd=root / "work", env=child_env(root), capture_output=True,
                        text=True, timeout=120)
     assert p.returncode == 0, p.stderr
     lines = p.stdout.strip().splitlines()
-    assert json.loads(lines[-1]) is False
+    assert json.loads(lines[-1]) == [False, False]
     assert pq.read_table(out).num_rows == 3 * N
 
 

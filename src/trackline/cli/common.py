@@ -99,15 +99,21 @@ def resolve_project(api: Api, path: str) -> tuple[str, str]:
     return entity, project
 
 
-def is_project(api: Api, path: str) -> bool:
+def project_path(api: Api, path: str) -> tuple[str, str] | None:
+    """``(entity, project)`` when ``path`` reads as a project (``entity/project`` or
+    ``project``), whether or not it exists; None when it can only be a run."""
     parts = [p for p in path.strip("/").split("/") if p]
     if not 1 <= len(parts) <= 2 or ":" in path:
-        return False
+        return None
     try:
-        entity, project = api._parse_project(path)
+        return api._parse_project(path)
     except ValueError:
-        return False
-    return api.reader.project(entity, project) is not None
+        return None
+
+
+def is_project(api: Api, path: str) -> bool:
+    named = project_path(api, path)
+    return named is not None and api.reader.project(*named) is not None
 
 
 def parse_filters(text: str | None) -> dict[str, Any] | None:

@@ -22,13 +22,17 @@ is damaged, is read through the query API's reader, which applies the store's ru
 last write of a step wins, rewinds hide steps), and packed here.
 
 Used when every exported key is numeric, the compression is zstd and the store is the
-SQL store in this process; otherwise ``export_writers.ParquetWriter`` (pyarrow).
+SQL store in this process; otherwise ``export_writers.ParquetWriter`` (pyarrow). On a
+SQLite store the export of a project reads it through the driver (``storage/sql/direct.py``):
+the command then never imports SQLAlchemy unless a window is read on the reader's rules.
 """
 
 from __future__ import annotations
 
 import itertools
+import sqlite3
 from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -37,6 +41,7 @@ import numpy as np
 from trackline.api.history import aligned, union_steps
 from trackline.cli.parquet_file import DoublePage, ParquetFile, double_page
 from trackline.storage import chunks
+from trackline.storage.sql.direct import DirectReads
 
 #: Rows a page packed here holds at most (copied pages hold a chunk: up to 2048).
 PAGE_ROWS = 65_536
@@ -160,8 +165,11 @@ def _first_unheld(chunks_: list[tuple[int, int, int]], lo: int, hi: int) -> int 
 class PageExport:
     """Writes the row groups of :func:`plan` to a Parquet file."""
 
-    def __init__(self, store: Any, reader: Any, columns: list[str], with_run: bool, out: Any) -> None:
-        self.store, self.reader, self.columns, self.with_run = store, reader, columns, with_run
+    def __init__(self, source: Any, reader: Callable[[], Any], columns: list[str], with_run: bool, out: Any) -> None:
+        """``source``: the store's ``SQLStore``, or its ``DirectReads`` (SQLite through the
+        driver); ``reader()``: the query API's reader, for the windows read on its rules
+        (opened when one is: with ``DirectReads``, that is when SQLAlchemy is imported)."""
+        self.source, self.reader, self.columns, self.with_run = source, reader, columns, with_run
         spec = [("run_id", "run_id")] if with_run else []
         spec += [("_step", "step"), *((k, "double") for k in columns)]
         self.file = ParquetFile(out, spec, created_by="trackline export")
@@ -178,8 +186,9 @@ class PageExport:
         from trackline.cli.export import read_ahead
 
         def prepared() -> Iterator[tuple[list[Segment], list[_Prepared]]]:
-            with self.store.engine.connect() as conn:
-                kids = self.store._lookup_key_ids(conn, self.columns)
+            with _connection(self.source) as conn:
+                kids = (DirectReads.key_ids(conn, self.columns) if isinstance(self.source, DirectReads)
+                        else self.source._lookup_key_ids(conn, self.columns))
                 if not kids:
                     return
                 for group in plan(conn, runs, kids, window):
@@ -245,7 +254,7 @@ class PageExport:
                 segments.append(copied)
             else:
                 self.read_segments += 1
-                cols = self.reader.columns(seg.run._row, self.columns, seg.lo, seg.hi)
+                cols = self.reader().columns(seg.run._row, self.columns, seg.lo, seg.hi)
                 segments.append((union_steps(cols.values()), cols))
         return segments
 
@@ -303,13 +312,30 @@ _CHUNKS = (
 )
 
 
+@contextmanager
+def _connection(source: Any) -> Iterator[Any]:
+    """A connection of ``source``: ``sqlite3``'s for ``DirectReads``, else the engine's."""
+    if isinstance(source, DirectReads):
+        conn = source.connect()
+        try:
+            yield conn
+        finally:
+            conn.close()
+    else:
+        with source.engine.connect() as conn:
+            yield conn
+
+
 def _query(conn: Any, sql: str, pks: list[int], kids: list[int], *more: int) -> list[Any]:
-    """``sql``'s rows for these runs and keys (and ``more`` parameters, in order)."""
-    sqlite = conn.dialect.name == "sqlite"
+    """``sql``'s rows for these runs and keys (and ``more`` parameters, in order), on a
+    ``sqlite3`` connection or a SQLAlchemy one (SQLite or PostgreSQL)."""
+    direct = isinstance(conn, sqlite3.Connection)
+    sqlite = direct or conn.dialect.name == "sqlite"
     p = "?" if sqlite else "%s"
     text = sql.format(pks=",".join([p] * len(pks)), kids=",".join([p] * len(kids)), p=p,
                       chunks_pk=" INDEXED BY sqlite_autoindex_history_chunks_1" if sqlite else "")
-    return list(conn.exec_driver_sql(text, (*pks, *kids, *more)))
+    params = (*pks, *kids, *more)
+    return list(conn.execute(text, params) if direct else conn.exec_driver_sql(text, params))
 
 
 def _steps_of(s: _Prepared) -> np.ndarray | range:

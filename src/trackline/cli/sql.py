@@ -151,7 +151,7 @@ def connect(path: str) -> sqlite3.Connection:
 
 
 def _run_sqlite(url: str, sql: str | None) -> tuple[list[str], list[Any]]:
-    from trackline.storage.sql.engine import sqlite_path
+    from trackline.storage.sql.direct import sqlite_path
 
     path = sqlite_path(url)
     if not sql:
@@ -235,7 +235,7 @@ def query_cmd(sql: str | None, as_json: bool, as_csv: bool, show_views: bool, st
     import os
 
     from trackline.settings import resolve
-    from trackline.storage.sql.engine import sqlite_path
+    from trackline.storage.sql.direct import sqlite_path
 
     url = resolve(None, {"store": store} if store else None).store_url
     postgres = url.startswith(("postgresql", "postgres:"))

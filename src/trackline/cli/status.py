@@ -60,7 +60,7 @@ def collect(store: str | None, root: str | None) -> dict[str, Any]:
     from trackline.settings import resolve, workspace_settings_path
     from trackline.storage import open_store
     from trackline.storage.sql import schema as t
-    from trackline.storage.sql.engine import sqlite_path
+    from trackline.storage.sql.direct import sqlite_path
 
     settings = resolve(None, {k: v for k, v in {"store": store, "root_dir": root}.items() if v})
     url = settings.store_url

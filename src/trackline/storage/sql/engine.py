@@ -21,6 +21,7 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.exc import OperationalError
 
 from trackline.storage import jsonvalues
+from trackline.storage.sql.direct import sqlite_path
 
 log = logging.getLogger("trackline.store")
 T = TypeVar("T")
@@ -35,13 +36,6 @@ BUSY_TIMEOUT_MS = 60_000
 PAGE_SIZE = 8192
 WAL_CHECKPOINT_BYTES = 4096 * 1000
 _WRITE = "trackline_write"
-
-
-def sqlite_path(url: str) -> str:
-    """``sqlite:///relative`` / ``sqlite:////abs`` / a plain path -> a filesystem path."""
-    if url.startswith("sqlite:///"):
-        return url[len("sqlite:///") :]
-    return url
 
 
 def make_engine(url: str) -> Engine:

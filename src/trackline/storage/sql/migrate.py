@@ -11,28 +11,16 @@ and every benchmark pay for. A test checks that both ways give the same schema. 
 from __future__ import annotations
 
 import contextlib
-import os
 from collections.abc import Iterator
 
 from sqlalchemy import Connection, Engine, inspect, text
 from sqlalchemy.exc import DBAPIError
 
+from trackline.storage.sql.direct import HEAD_REVISION, MIGRATIONS_DIR, head_revision
 from trackline.storage.sql.engine import sqlite_path, write_connection, write_transaction
 
-MIGRATIONS_DIR = os.path.join(os.path.dirname(__file__), "migrations")
+__all__ = ["HEAD_REVISION", "MIGRATIONS_DIR", "current_revision", "ensure_schema", "head_revision", "upgrade"]
 
-
-def head_revision() -> str:
-    """The newest revision: revision ids are the 4-digit prefixes of the file names, in order.
-
-    Read from the file names so opening a store never imports Alembic; a test checks
-    that this agrees with Alembic's own idea of the head.
-    """
-    names = [n for n in os.listdir(os.path.join(MIGRATIONS_DIR, "versions")) if n[:4].isdigit() and n.endswith(".py")]
-    return max(names)[:4]
-
-
-HEAD_REVISION = head_revision()
 _PG_LOCK_ID = 0x7472_616B  # "trak"
 
 
