@@ -479,3 +479,34 @@ def test_row_groups_hold_a_bounded_number_of_values() -> None:
     assert export_pages.window_rows(["a", "b", "c"]) == (2 << 20) // 3
     assert export_pages.window_rows(["x"]) == 1 << 20
     assert export_pages.window_rows([f"k{i}" for i in range(100)]) == export_writers.EXPORT_WINDOW
+
+
+def test_a_page_written_while_a_row_group_is_read_loses_nothing(root: Path, monkeypatch: pytest.MonkeyPatch,
+                                                                  tmp_path: Path) -> None:
+    """A live run's writer can add a page between the row group's two queries: the chunks
+    are read first, so the new page's chunks are there too, and the window goes through the
+    reader (in the other order they would be left out as held, and the page not read)."""
+    import shutil
+    import sqlite3
+
+    good, _ = export(root, monkeypatch, "curves", "before-the-race")
+    copy = tmp_path / "root"
+    shutil.copytree(root, copy)
+    with sqlite3.connect(store_path(copy)) as db:
+        saved = db.execute("SELECT * FROM history_pages").fetchall()
+        db.execute("DELETE FROM history_pages")
+    real = export_pages._query
+    written = []
+
+    def writer_between(conn: Any, sql: str, *a: Any) -> list[Any]:
+        got = real(conn, sql, *a)
+        if sql is export_pages._CHUNKS and not written:
+            with sqlite3.connect(store_path(copy)) as db:  # the pages come back: "sealed" now
+                db.executemany(f"INSERT INTO history_pages VALUES ({','.join('?' * len(saved[0]))})", saved)
+            written.append(True)
+        return got
+
+    monkeypatch.setattr(export_pages, "_query", writer_between)
+    raced, made = export(copy, monkeypatch, "curves", "raced")
+    assert written and made is not None and made.read_segments == 3  # each run's window overlaps a new page
+    assert_same_file_contents(good, raced)
