@@ -148,6 +148,26 @@ def test_the_file_is_on_disk_before_it_is_renamed(root: Path, monkeypatch: pytes
     assert events == ["fsync", "replace"] and out.exists()
 
 
+def test_a_killed_exports_part_file_is_removed_by_the_next_export(root: Path) -> None:
+    """``OUT.<pid>.part`` of an export whose process is gone is deleted; one of an export
+    still running (its process alive) is kept."""
+    gone = subprocess.Popen([PYTHON, "-c", "pass"])
+    gone.wait()
+    with isolated_env(root):
+        out = root / "work" / "again.parquet"
+        stale = root / "work" / f"again.parquet.{gone.pid}.part"
+        running = root / "work" / f"again.parquet.{os.getppid()}.part"
+        other = root / "work" / f"other.parquet.{gone.pid}.part"
+        for f in (stale, running, other):
+            f.write_bytes(b"half a file")
+        export_cmd.main(["q", "-o", str(out), "--no-progress", "--store", str(store_path(root))],
+                        standalone_mode=False)
+    assert out.exists() and not stale.exists()
+    assert running.exists() and other.exists()  # alive; another output's
+    for f in (running, other):
+        f.unlink()
+
+
 # -- many runs and keys, the reading thread ----------------------------------------------------
 
 

@@ -137,6 +137,25 @@ def pages_options(options: dict[str, Any]) -> bool:
             and os.environ.get("TRACKLINE_EXPORT_PYARROW") != "1")
 
 
+def _remove_stale_parts(output: str) -> None:
+    """Delete ``OUTPUT.<pid>.part`` files an export to ``output`` left when it was killed
+    (its process is gone); one of an export still running is kept."""
+    import glob
+    import re
+
+    for part in glob.glob(glob.escape(output) + ".*.part"):
+        m = re.fullmatch(re.escape(output) + r"\.(\d+)\.part", part)
+        if m is None or int(m.group(1)) == os.getpid():
+            continue
+        try:
+            os.kill(int(m.group(1)), 0)
+        except ProcessLookupError:
+            with suppress(OSError):
+                os.remove(part)
+        except OSError:
+            pass  # alive, someone else's
+
+
 def _direct_project(api: Any, target: str) -> tuple[Any, str, str, list[dict[str, Any]]] | None:
     """``(DirectReads, entity, project, run rows)`` when ``target`` is a project of a
     SQLite store at the schema's head: read through the driver, without importing
@@ -361,6 +380,7 @@ def export_cmd(target: str, fmt: str | None, keys: tuple[str, ...], output: str 
         rows = run_export(sys.stdout)
     else:
         os.makedirs(os.path.dirname(os.path.abspath(output)) or ".", exist_ok=True)
+        _remove_stale_parts(output)
         tmp = f"{output}.{os.getpid()}.part"
         try:
             if fmt == "parquet" and pages_apply():
