@@ -40,6 +40,19 @@ def test_the_project_s_runs_are_the_query_api_s(isolated: Path) -> None:
         reads.close()
 
 
+def test_a_run_s_row_is_the_query_api_s(isolated: Path) -> None:
+    seed()
+    reads = DirectReads.open(str(store_path(isolated)))
+    assert reads is not None
+    try:
+        entity = trackline.Api().default_entity
+        for project, run_id in (("p", "a"), ("p", "c"), ("other", "a")):
+            assert reads.get_run(entity, project, run_id) == trackline.Api().run(f"{entity}/{project}/{run_id}")._row
+        assert reads.get_run(entity, "p", "zz") is None and reads.get_run(entity, "nope", "a") is None
+    finally:
+        reads.close()
+
+
 def test_keys_and_key_ids_are_the_store_s(isolated: Path) -> None:
     seed()
     store = open_store(str(store_path(isolated)))

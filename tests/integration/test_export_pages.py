@@ -147,6 +147,20 @@ def test_training_curves_are_copied_page_for_page(root: Path, monkeypatch: pytes
     assert {meta.row_group(0).column(i).compression for i in range(meta.num_columns)} == {"ZSTD"}
 
 
+def test_a_run_by_path_is_read_through_the_driver_too(root: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """``entity/project/run_id`` and ``project/run_id``: one run, no run_id column, pages
+    copied; the same file as pyarrow's. A bare run id goes through the query API."""
+    with isolated_env(root):
+        entity = trackline.Api().default_entity
+    for target, name in ((f"{entity}/curves/c1", "full"), ("curves/c1", "short"), ("c1", "bare")):
+        pages, made = export(root, monkeypatch, target, f"run-{name}")
+        arrow, _ = export(root, monkeypatch, target, f"run-{name}-arrow", pyarrow=True)
+        assert made is not None and made.copied_segments == 1 and made.copied_pages == 5
+        assert isinstance(made.source, DirectReads) == (name != "bare"), name
+        assert_same_file_contents(pages, arrow)
+        assert pq.read_table(pages).column_names[:2] == ["_step", "_runtime"]
+
+
 def test_the_file_reads_back_as_scan_history(root: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     out, _ = export(root, monkeypatch, "curves", "curves-scan")
     table = pq.read_table(out).to_pydict()

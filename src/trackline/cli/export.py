@@ -156,21 +156,31 @@ def _remove_stale_parts(output: str) -> None:
             pass  # alive, someone else's
 
 
-def _direct_project(api: Any, target: str) -> tuple[Any, str, str, list[dict[str, Any]]] | None:
-    """``(DirectReads, entity, project, run rows)`` when ``target`` is a project of a
-    SQLite store at the schema's head: read through the driver, without importing
-    SQLAlchemy (~0.15 s of the command). None otherwise (the query API reads it)."""
+def _direct(api: Any, target: str) -> tuple[Any, bool, str, list[dict[str, Any]]] | None:
+    """``(DirectReads, is a project, what, run rows)`` when ``target`` names a project or
+    a run by path (``entity/project/run_id``, ``project/run_id``) of a SQLite store at the
+    schema's head: read through the driver, without importing SQLAlchemy (~0.15 s of the
+    command). None otherwise: the query API finds it, or says why not (bare run ids and run
+    folders too)."""
     from trackline.storage.sql.direct import DirectReads
 
+    source = DirectReads.open(api.settings.store_url)
+    if source is None:
+        return None
     named = project_path(api, target)
-    source = DirectReads.open(api.settings.store_url) if named else None
-    if named is None or source is None:
-        return None
-    rows = source.project_runs(*named)
-    if rows is None:
-        source.close()
-        return None
-    return source, named[0], named[1], rows
+    rows = source.project_runs(*named) if named else None
+    if rows is not None:
+        return source, True, "/".join(named or ()), rows
+    # A run by path; a bare run id (searched in every project) and a run folder are the
+    # query API's.
+    if ("/" in target.strip("/") or ":" in target) and not os.path.isdir(target):
+        with suppress(ValueError):
+            entity, project, run_id = api._parse_path(target)
+            row = source.get_run(entity, project, run_id)
+            if row is not None:
+                return source, False, f"{entity}/{project}/{run_id}", [row]
+    source.close()
+    return None
 
 
 def _windows(reader: Any, runs: list[Any], columns: list[str], what: str) -> Iterator[list[Part]]:
@@ -277,17 +287,15 @@ def export_cmd(target: str, fmt: str | None, keys: tuple[str, ...], output: str 
     writer_options: dict[str, Any] = {"compression": compression or "zstd", "plain": plain} if fmt == "parquet" else {}
     api = open_api(store)
     filters = parse_filters(filter_text)
-    # A whole project to Parquet, on SQLite: the store read through its driver (the pages,
-    # and the rest only if a window goes through the reader).
-    direct = (_direct_project(api, target) if fmt == "parquet" and filters is None and pages_options(writer_options)
-              else None)
+    # A project or a run to Parquet, on SQLite: the store read through its driver (the
+    # pages, and the rest only if a window goes through the reader).
+    direct = _direct(api, target) if fmt == "parquet" and filters is None and pages_options(writer_options) else None
     source: Any = None
     if direct is not None:
         from trackline.api.public_run import Run
 
-        source, entity, project, found = direct
+        source, with_run, what, found = direct
         click.get_current_context().call_on_close(source.close)
-        with_run, what = True, f"{entity}/{project}"
         runs = [Run(api, row) for row in found]
     elif with_run := is_project(api, target):
         entity, project = resolve_project(api, target)

@@ -94,9 +94,17 @@ class DirectReads:
         run whose heartbeat stopped is not marked crashed here (that is a write)."""
         if self.conn.execute("SELECT 1 FROM projects WHERE entity = ? AND name = ?", (entity, project)).fetchone() is None:
             return None
+        return self._runs("p.entity = ? AND p.name = ? ORDER BY r.created_at, r.pk", (entity, project))
+
+    def get_run(self, entity: str, project: str, run_id: str) -> dict[str, Any] | None:
+        """One run's row (``Api.run("entity/project/run_id")``); None when there is none."""
+        rows = self._runs("p.entity = ? AND p.name = ? AND r.run_id = ?", (entity, project, run_id))
+        return rows[0] if rows else None
+
+    def _runs(self, where: str, params: tuple[Any, ...]) -> list[dict[str, Any]]:
         cur = self.conn.execute(
             "SELECT r.*, p.entity AS entity, p.name AS project FROM runs r JOIN projects p ON p.id = r.project_id "
-            "WHERE p.entity = ? AND p.name = ? ORDER BY r.created_at, r.pk", (entity, project))
+            f"WHERE {where}", params)
         names = [d[0] for d in cur.description]
         json_at = [i for i, n in enumerate(names) if n in JSON_RUN_COLUMNS]
         rows = []
