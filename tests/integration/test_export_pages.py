@@ -456,7 +456,8 @@ def test_the_statements_never_read_a_held_chunks_row(root: Path) -> None:
         assert "SEARCH c USING INDEX sqlite_autoindex_history_chunks_1" in plan(_CHUNKS, 0, 0, 10)
         assert "SEARCH c USING INDEX sqlite_autoindex_history_chunks_1" in plan(_UNHELD)
         assert "COVERING INDEX ix_history_pages_steps" in plan(_PAGE_SPANS)
-        assert plan(_PAGES, 0, 10) == "SEARCH history_pages USING INDEX ix_history_pages_steps (run_pk=? AND key_id=? AND step_first>? AND step_first<?)"  # and no sorter
+        pages = plan(_PAGES, 0, 10)
+        assert "USING INDEX ix_history_pages_steps" in pages and "TEMP B-TREE" not in pages  # no sorter
 
 
 def test_a_long_runs_windows_look_for_chunks_only_where_pages_leave_some(
