@@ -4,6 +4,7 @@ and the query API give, and is used only for a store at the schema's head."""
 from __future__ import annotations
 
 import math
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -17,6 +18,16 @@ from trackline.storage.sql.direct import DirectReads
 from trackline.storage.sql.engine import make_engine
 
 
+@pytest.fixture
+def reads(isolated: Path) -> Iterator[DirectReads]:
+    """The seeded store, read through the driver."""
+    seed()
+    opened = DirectReads.open(str(store_path(isolated)))
+    assert opened is not None
+    yield opened
+    opened.close()
+
+
 def seed() -> None:
     make_run("p", "a", rows=[{"loss": 1.0 / (s + 1), "n": s} for s in range(50)],
              config={"lr": 0.1, "nested": {"x": [1, 2]}}, tags=["x", "y"], summary={"best": math.inf})
@@ -25,39 +36,24 @@ def seed() -> None:
     make_run("other", "a", rows=[{"acc": 0.9}])
 
 
-def test_the_project_s_runs_are_the_query_api_s(isolated: Path) -> None:
-    seed()
-    reads = DirectReads.open(str(store_path(isolated)))
-    assert reads is not None
-    try:
-        got = reads.project_runs(trackline.Api().default_entity, "p")
-        want = [r._row for r in trackline.Api().runs("p", order="+created_at")]
-        assert got is not None and [r["run_id"] for r in got] == ["a", "b", "c"]
-        assert got == want  # every column, JSON decoded (inf included), in the same order
-        assert reads.project_runs(trackline.Api().default_entity, "nope") is None
-        assert reads.project_runs("someone-else", "p") is None
-    finally:
-        reads.close()
+def test_the_project_s_runs_are_the_query_api_s(reads: DirectReads) -> None:
+    got = reads.project_runs(trackline.Api().default_entity, "p")
+    want = [r._row for r in trackline.Api().runs("p", order="+created_at")]
+    assert got is not None and [r["run_id"] for r in got] == ["a", "b", "c"]
+    assert got == want  # every column, JSON decoded (inf included), in the same order
+    assert reads.project_runs(trackline.Api().default_entity, "nope") is None
+    assert reads.project_runs("someone-else", "p") is None
 
 
-def test_a_run_s_row_is_the_query_api_s(isolated: Path) -> None:
-    seed()
-    reads = DirectReads.open(str(store_path(isolated)))
-    assert reads is not None
-    try:
-        entity = trackline.Api().default_entity
-        for project, run_id in (("p", "a"), ("p", "c"), ("other", "a")):
-            assert reads.get_run(entity, project, run_id) == trackline.Api().run(f"{entity}/{project}/{run_id}")._row
-        assert reads.get_run(entity, "p", "zz") is None and reads.get_run(entity, "nope", "a") is None
-    finally:
-        reads.close()
+def test_a_run_s_row_is_the_query_api_s(reads: DirectReads) -> None:
+    entity = trackline.Api().default_entity
+    for project, run_id in (("p", "a"), ("p", "c"), ("other", "a")):
+        assert reads.get_run(entity, project, run_id) == trackline.Api().run(f"{entity}/{project}/{run_id}")._row
+    assert reads.get_run(entity, "p", "zz") is None and reads.get_run(entity, "nope", "a") is None
 
 
-def test_keys_and_key_ids_are_the_store_s(isolated: Path) -> None:
-    seed()
+def test_keys_and_key_ids_are_the_store_s(reads: DirectReads, isolated: Path) -> None:
     store = open_store(str(store_path(isolated)))
-    reads = DirectReads.open(str(store_path(isolated)))
-    assert reads is not None
     try:
         api = trackline.Api()
         rows = [r._row for r in api.runs("p")]
@@ -67,7 +63,6 @@ def test_keys_and_key_ids_are_the_store_s(isolated: Path) -> None:
         with store.engine.connect() as conn:
             assert DirectReads.key_ids(reads.conn, names) == store._lookup_key_ids(conn, names)
     finally:
-        reads.close()
         store.close()
 
 
@@ -86,17 +81,11 @@ def test_only_a_sqlite_store_at_the_head_revision_is_read_directly(isolated: Pat
     reads.close()
 
 
-def test_it_cannot_write(isolated: Path) -> None:
+def test_it_cannot_write(reads: DirectReads) -> None:
     import sqlite3
 
-    seed()
-    reads = DirectReads.open(str(store_path(isolated)))
-    assert reads is not None
-    try:
-        with pytest.raises(sqlite3.OperationalError):
-            reads.conn.execute("DELETE FROM runs")
-    finally:
-        reads.close()
+    with pytest.raises(sqlite3.OperationalError):
+        reads.conn.execute("DELETE FROM runs")
 
 
 def test_the_json_columns_are_the_schema_s() -> None:
