@@ -48,6 +48,8 @@ PAGE_ROWS = 65_536
 #: Values a row group holds at most, when all of it must be unpacked and packed here (what
 #: bounds memory: 16 MB of float64 a group, three groups in flight).
 GROUP_VALUES = 2 << 20
+_RUN_BATCH = 500  # runs per query of the planning step
+_EMPTY = chunks.pack_f8(np.empty(0))
 
 
 def window_rows(columns: Sequence[str]) -> int:
@@ -58,8 +60,6 @@ def window_rows(columns: Sequence[str]) -> int:
     from trackline.cli.export_writers import EXPORT_WINDOW
 
     return min(1 << 20, max(EXPORT_WINDOW, GROUP_VALUES // max(1, len(columns))))
-_RUN_BATCH = 500  # runs per query of the planning step
-_EMPTY = chunks.pack_f8(np.empty(0))
 
 
 @dataclass
