@@ -43,7 +43,7 @@ from trackline.cli.parquet_file import DoublePage, ParquetFile, double_page
 from trackline.storage import chunks
 from trackline.storage.sql.direct import DirectReads
 
-#: Rows a page packed here holds at most (copied pages hold a chunk: up to 2048).
+#: Rows a page packed here holds at most (a copied page holds a group of chunks: 32,768).
 PAGE_ROWS = 65_536
 #: Values a row group holds at most, when all of it must be unpacked and packed here (what
 #: bounds memory: 16 MB of float64 a group, three groups in flight).
