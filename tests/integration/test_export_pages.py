@@ -404,6 +404,30 @@ def test_a_damaged_page_is_read_from_the_raw_chunks(root: Path, monkeypatch: pyt
     assert_same_file_contents(good, damaged)
 
 
+@pytest.mark.parametrize(("steps", "read"), [
+    ("step_last = step_first", 0), ("step_last = step_first - 5", 0), ("step_first = step_last", 0),
+    ("step_first = NULL", 0), ("step_last = step_last + 1", 1), ("step_last = step_last + 40000", 1)])
+def test_a_page_whose_step_range_cannot_be_its_points_is_damaged_too(
+        root: Path, monkeypatch: pytest.MonkeyPatch, tmp_path: Path, steps: str, read: int) -> None:
+    """A page's range must space its 32,768 points evenly (a step of at least 1). A range
+    too short for them makes it no page: its chunks are packed as they are. One that does
+    not divide evenly is left out like a bad frame, and the run's window is read from the
+    raw chunks. Either way the file is whole."""
+    import shutil
+    import sqlite3
+
+    good, was = export(root, monkeypatch, "curves", "range-undamaged")
+    copy = tmp_path / "root"
+    shutil.copytree(root, copy)
+    with sqlite3.connect(store_path(copy)) as db:
+        db.execute(f"UPDATE history_pages SET {steps} WHERE rowid = (SELECT min(rowid) FROM history_pages "
+                   "WHERE run_pk = (SELECT pk FROM runs WHERE run_id = 'c1'))")
+    damaged, made = export(copy, monkeypatch, "curves", "range-damaged")
+    assert made is not None and was is not None and made.read_segments == read
+    assert made.copied_pages < was.copied_pages  # the damaged page was not copied
+    assert_same_file_contents(good, damaged)
+
+
 def test_pages_say_their_evenly_spaced_steps_and_only_those_groups_have_one(
         root: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """A page holds a group whose steps are evenly spaced (every step, or every n-th) and
@@ -447,14 +471,17 @@ def test_the_statements_never_read_a_held_chunks_row(root: Path) -> None:
 
     from trackline.cli.export_pages import _CHUNKS, _PAGE_SPANS, _PAGES, _UNHELD
 
-    hints = {"pks": "?", "kids": "?", "p": "?", "chunks_pk": " INDEXED BY sqlite_autoindex_history_chunks_1"}
+    hints = {"pks": "?", "kids": "?", "p": "?", "chunks_pk": " INDEXED BY sqlite_autoindex_history_chunks_1",
+             "pages_steps": " INDEXED BY ix_history_pages_steps"}
     with sqlite3.connect(store_path(root)) as db:
         def plan(sql: str, *more: int) -> str:
             rows = db.execute("EXPLAIN QUERY PLAN " + sql.format(**hints), (1, 1, *more)).fetchall()
             return " | ".join(r[-1] for r in rows)
 
         assert "USING INDEX sqlite_autoindex_history_chunks_1" in plan(_CHUNKS, 0, 0, 10)
-        assert "USING INDEX sqlite_autoindex_history_chunks_1" in plan(_UNHELD)
+        unheld = plan(_UNHELD)
+        assert "USING INDEX sqlite_autoindex_history_chunks_1" in unheld
+        assert "COVERING INDEX ix_history_pages_steps" in unheld  # the probe reads no page row
         assert "COVERING INDEX ix_history_pages_steps" in plan(_PAGE_SPANS)
         pages = plan(_PAGES, 0, 10)
         assert "USING INDEX ix_history_pages_steps" in pages and "TEMP B-TREE" not in pages  # no sorter

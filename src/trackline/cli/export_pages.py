@@ -232,9 +232,11 @@ class PageExport:
                 _Stored(r[2], r[3], r[4], r[5], r[6], dtype=r[7], steps=r[8], vals=r[9]))
         for r in _query(conn, _PAGES, pks, ids, lo, hi):
             points = r[4] * chunks.CHUNK_POINTS
-            if chunks.frame_size(r[7]) != 8 * points:
-                # Not a frame of its chunks' values: a damaged copy. Its chunks are not among
-                # the rows above, so the run's window is read from them through the reader.
+            span = r[6] - r[5]
+            if chunks.frame_size(r[7]) != 8 * points or points < 2 or span < points - 1 or span % (points - 1):
+                # Not a frame of its chunks' values, or a step range that cannot space them
+                # evenly: a damaged copy. Its chunks are not among the rows above, so the
+                # run's window is read from them through the reader.
                 damaged.add(r[0])
                 continue
             stored.setdefault((r[0], names[r[1]]), []).append(
@@ -280,29 +282,37 @@ class PageExport:
 # (its expanding IN lists) for ~0.2 ms, twice a row group. ``{pks}``/``{kids}`` are the IN
 # lists' placeholders, ``{p}`` one placeholder.
 
+#: A page with a step range that can hold its points (SQL, on the pages' columns as ``p.``
+#: or bare): one without (NULL, or damaged) is no page, and its chunks are read as they are.
+#: Whether the range spaces them evenly is checked when the page is read (``_read_group``).
+_SOUND = ("{t}step_first IS NOT NULL AND {t}step_last - {t}step_first >= {t}chunks * "
+          f"{chunks.CHUNK_POINTS} - 1")
+
 #: Whether a page holds the chunk ``c``: a short probe (a page holds at most PAGE_GROUP
 #: chunks) on columns of the chunks' primary key, so SQLite answers it from that index before
 #: it reads the chunk's row: the rows of a page's 16 chunks are never read, which for a
 #: project not in the page cache is most of its chunks' bytes. ``{chunks_pk}`` holds SQLite
 #: to that index (its planner would take ``ix_history_chunks_range``, which lacks the columns).
+#: The pages' side is answered from ``ix_history_pages_steps``, without a page's row.
 _HELD = ("EXISTS (SELECT 1 FROM history_pages p WHERE p.run_pk = c.run_pk AND p.key_id = c.key_id "
          f"AND p.stream_pk = c.stream_pk AND p.chunk_no BETWEEN c.chunk_no - {chunks.PAGE_GROUP - 1} AND c.chunk_no "
-         "AND p.chunk_no + p.chunks > c.chunk_no AND p.step_first IS NOT NULL)")
+         f"AND p.chunk_no + p.chunks > c.chunk_no AND {_SOUND.format(t='p.')})")
 
 #: Per run and key, the pages' first and last step and points, from their index
 #: ``ix_history_pages_steps``; and each chunk no page holds (``plan``).
 _PAGE_SPANS = (f"SELECT run_pk, key_id, min(step_first), max(step_last), sum(chunks) * {chunks.CHUNK_POINTS} "
-               "FROM history_pages WHERE run_pk IN ({pks}) AND key_id IN ({kids}) AND step_first IS NOT NULL "
+               f"FROM history_pages WHERE run_pk IN ({{pks}}) AND key_id IN ({{kids}}) AND {_SOUND.format(t='')} "
                "GROUP BY run_pk, key_id")
 _UNHELD = ("SELECT c.run_pk, c.key_id, c.chunk_no, c.step_min, c.step_max, c.n FROM history_chunks c{chunks_pk} "
            f"WHERE c.run_pk IN ({{pks}}) AND c.key_id IN ({{kids}}) AND NOT {_HELD}")
 
-#: The pages with steps in ``lo .. hi``, found in their steps' index: a big run's window
+#: The pages with steps in ``lo .. hi``, found in ``ix_history_pages_steps`` (``{pages_steps}``
+#: holds SQLite to it: a page row's range columns sit after its bytes): a big run's window
 #: reads its own pages' rows only. In no order: sorting would copy every page's bytes into
 #: SQLite's sorter (the export read 33 MB of pages in 65 ms instead of 32); they are put in
 #: order in ``_read_group``.
-_PAGES = ("SELECT run_pk, key_id, stream_pk, chunk_no, chunks, step_first, step_last, page FROM history_pages "
-          "WHERE run_pk IN ({pks}) AND key_id IN ({kids}) AND step_first IS NOT NULL "
+_PAGES = ("SELECT run_pk, key_id, stream_pk, chunk_no, chunks, step_first, step_last, page FROM history_pages{pages_steps} "
+          f"WHERE run_pk IN ({{pks}}) AND key_id IN ({{kids}}) AND {_SOUND.format(t='')} "
           "AND step_last >= {p} AND step_first <= {p}")
 
 #: The chunks with steps in ``lo .. hi`` that no page holds, from a chunk number on (a term
@@ -336,7 +346,8 @@ def _query(conn: Any, sql: str, pks: list[int], kids: list[int], *more: int) -> 
     sqlite = direct or conn.dialect.name == "sqlite"
     p = "?" if sqlite else "%s"
     text = sql.format(pks=",".join([p] * len(pks)), kids=",".join([p] * len(kids)), p=p,
-                      chunks_pk=" INDEXED BY sqlite_autoindex_history_chunks_1" if sqlite else "")
+                      chunks_pk=" INDEXED BY sqlite_autoindex_history_chunks_1" if sqlite else "",
+                      pages_steps=" INDEXED BY ix_history_pages_steps" if sqlite else "")
     params = (*pks, *kids, *more)
     return list(conn.execute(text, params) if direct else conn.exec_driver_sql(text, params))
 

@@ -177,9 +177,11 @@ history_pages = Table(
     Column("step_first", BigInteger),  # 0007 (which deleted the pages written before it)
     Column("step_last", BigInteger),
 )
-#: The export's plan reads each key's step range and points from this index alone (0007).
-Index("ix_history_pages_steps", history_pages.c.run_pk, history_pages.c.key_id, history_pages.c.step_first,
-      history_pages.c.step_last, history_pages.c.chunks)
+#: A page's place and step range without its row (0007): the export asks whether a page holds
+#: a chunk, and plans its row groups, from this index alone. (The row's range columns come
+#: after the page's bytes, in overflow pages: reading them walked each page's chain.)
+Index("ix_history_pages_steps", history_pages.c.run_pk, history_pages.c.key_id, history_pages.c.stream_pk,
+      history_pages.c.chunk_no, history_pages.c.chunks, history_pages.c.step_first, history_pages.c.step_last)
 
 history_values = Table(
     "history_values",

@@ -26,7 +26,7 @@ def upgrade() -> None:
     op.add_column("history_pages", sa.Column("step_first", sa.BigInteger))
     op.add_column("history_pages", sa.Column("step_last", sa.BigInteger))
     op.create_index("ix_history_pages_steps", "history_pages",
-                    ["run_pk", "key_id", "step_first", "step_last", "chunks"])
+                    ["run_pk", "key_id", "stream_pk", "chunk_no", "chunks", "step_first", "step_last"])
 
 
 def downgrade() -> None:
