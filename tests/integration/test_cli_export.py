@@ -158,13 +158,14 @@ def test_a_killed_exports_part_file_is_removed_by_the_next_export(root: Path) ->
         stale = root / "work" / f"again.parquet.{gone.pid}.part"
         running = root / "work" / f"again.parquet.{os.getppid()}.part"
         other = root / "work" / f"other.parquet.{gone.pid}.part"
-        for f in (stale, running, other):
+        not_a_pid = root / "work" / f"again.parquet.{10**30}.part"
+        for f in (stale, running, other, not_a_pid):
             f.write_bytes(b"half a file")
         export_cmd.main(["q", "-o", str(out), "--no-progress", "--store", str(store_path(root))],
                         standalone_mode=False)
     assert out.exists() and not stale.exists()
-    assert running.exists() and other.exists()  # alive; another output's
-    for f in (running, other):
+    assert running.exists() and other.exists() and not_a_pid.exists()  # alive; another output's; no process
+    for f in (running, other, not_a_pid):
         f.unlink()
 
 

@@ -152,8 +152,8 @@ def _remove_stale_parts(output: str) -> None:
         except ProcessLookupError:
             with suppress(OSError):
                 os.remove(part)
-        except OSError:
-            pass  # alive, someone else's
+        except (OSError, OverflowError):
+            pass  # alive and someone else's, or not a process id: not ours to delete
 
 
 def _direct(api: Any, target: str) -> tuple[Any, bool, str, list[dict[str, Any]]] | None:
