@@ -132,9 +132,10 @@ def test_training_curves_are_copied_page_for_page(root: Path, monkeypatch: pytes
     assert isinstance(made.source, DirectReads)  # a SQLite store: through the driver
     assert made.copied_segments == 3 and made.read_segments == 0  # every run copied; "none" has no rows
     # Per run, the first 16 chunks of loss, noise, _runtime, _timestamp and late_key are one
-    # stored page each; the chunks after them (and all of val's 350 points) are packed here.
-    stored, chunk_rows = _counts(root, "curves")
-    assert stored == 3 * 5 and (made.copied_pages, made.packed_pages) == (stored, chunk_rows - 16 * stored)
+    # stored page each, and the chunks after them another, written when the run finished; so
+    # are val's 350 points (every 100th step). Nothing is packed here.
+    stored, _ = _counts(root, "curves")
+    assert stored == 3 * (5 + 6) and (made.copied_pages, made.packed_pages) == (stored, 0)
     assert_same_file_contents(pages, arrow)
     table = pq.read_table(pages)
     assert table.num_rows == 3 * N
@@ -155,7 +156,7 @@ def test_a_run_by_path_is_read_through_the_driver_too(root: Path, monkeypatch: p
     for target, name in ((f"{entity}/curves/c1", "full"), ("curves/c1", "short"), ("c1", "bare")):
         pages, made = export(root, monkeypatch, target, f"run-{name}")
         arrow, _ = export(root, monkeypatch, target, f"run-{name}-arrow", pyarrow=True)
-        assert made is not None and made.copied_segments == 1 and made.copied_pages == 5
+        assert made is not None and made.copied_segments == 1 and made.copied_pages == 11
         assert isinstance(made.source, DirectReads) == (name != "bare"), name
         assert_same_file_contents(pages, arrow)
         assert pq.read_table(pages).column_names[:2] == ["_step", "_runtime"]
@@ -297,7 +298,8 @@ def test_pages_are_written_when_a_group_of_float_chunks_fills_and_deleted_with_t
         run = make_run("gone", "g", rows=[{"f": s / 3, "i": s} for s in range(16 * 2048 + 5)])
         with sqlite3.connect(store_path(root)) as db:
             count = "SELECT count(*) FROM history_pages p JOIN runs r ON r.pk = p.run_pk WHERE r.run_id = 'g'"
-            assert db.execute(count).fetchone()[0] == 3  # f, _runtime, _timestamp; not the integers
+            # f, _runtime, _timestamp: a full group and the last 5 points each; not the integers.
+            assert db.execute(count).fetchone()[0] == 6
             trackline.Api().run(f"{run.entity}/gone/g").delete()
             assert db.execute("SELECT count(*) FROM history_pages p LEFT JOIN runs r ON r.pk = p.run_pk "
                               "WHERE r.pk IS NULL").fetchone()[0] == 0
@@ -316,8 +318,10 @@ def test_both_stores_export_the_same_file_as_pyarrow(isolated: Path, store_url: 
         out = isolated / f"both-{pyarrow}.parquet"
         made = run_export(monkeypatch, ["both", "-o", str(out), "--store", store_url], pyarrow=pyarrow)
         if not pyarrow:
-            # Per run, a full group: loss, _runtime and _timestamp; not v (6 in 7 steps), nor the integers n.
-            assert made is not None and made.copied_pages == 2 * 3
+            # Per run, a full group and the rest: loss, _runtime and _timestamp; not v (6 in 7
+            # steps), nor the integers n.
+            # v's 14 chunks and n's 17 are packed, in each run.
+            assert made is not None and made.copied_pages == 2 * 3 * 2 and made.packed_pages == 2 * (14 + 17)
         outs.append(out)
     assert_same_file_contents(*outs)
     assert pq.read_table(outs[0]).num_rows == 33_000 + 33_100
@@ -386,6 +390,60 @@ def test_a_filled_group_of_chunks_becomes_one_page(root: Path, monkeypatch: pyte
     assert table.column("a").to_pylist() == a.tolist() and table.column("_step").to_pylist() == steps.tolist()
 
 
+def test_when_a_stream_ends_its_last_groups_get_pages(root: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A run's last, incomplete group of float chunks gets its page when its stream ends, so a
+    finished run is copied whole. A write after that (not expected: the exit is a stream's
+    last record) leaves the page short of its last chunk, which is then read, and the file
+    is still pyarrow's: the later points are not lost."""
+    from trackline.storage import chunks
+
+    sid = (8).to_bytes(16, "big")
+    steps = np.arange(40_000)
+    a = steps * 0.25
+    with isolated_env(root):
+        run = make_run("ends", "e")  # an empty run; history comes in batches below
+    store = open_store(str(store_path(root)))
+
+    def batch(seq: int, lo: int, hi: int, *, ended: bool = False) -> None:
+        ch = Changes(stream_id=sid, first_seq=seq, last_seq=seq, ended=ended)
+        s = steps[lo:hi]
+        third = s[s % 3 == 0]
+        ch.points = {"a": (s, a[lo:hi]), "n": (s, s.copy()), "c": (third, -third / 4)}
+        ch.rows = len(s)
+        writer.apply(ch)
+
+    try:
+        writer = store.stream_writer(RunKey(run.entity, "ends", "e"), sid)
+        for i, lo in enumerate(range(0, 39_000, 3000)):
+            batch(i + 1, lo, min(lo + 3000, 39_000), ended=lo + 3000 >= 39_000)
+    finally:
+        store.close()
+    db = store_path(root)
+    # a: its full group, then chunks 16..19 (6,232 points); c: 13,000 points every 3rd step,
+    # chunks 0..6; n: integers, no pages.
+    assert [(no, count) for no, count, _ in _pages_of(db, "e", "a")] == [(0, 16), (16, 4)]
+    assert [(no, count) for no, count, _ in _pages_of(db, "e", "c")] == [(0, 7)]
+    tail = _pages_of(db, "e", "a")[1][2]
+    assert np.array_equal(chunks.unpack_f8(tail, 39_000 - 16 * 2048), a[16 * 2048 : 39_000])
+    whole, made = export(root, monkeypatch, "ends", "ends")
+    arrow, _ = export(root, monkeypatch, "ends", "ends-arrow", pyarrow=True)
+    assert made is not None and made.read_segments == 0
+    assert (made.copied_pages, made.packed_pages) == (3, 20)  # n's 20 chunks are packed
+    assert_same_file_contents(whole, arrow)
+
+    store = open_store(str(store_path(root)))
+    try:
+        writer = store.stream_writer(RunKey(run.entity, "ends", "e"), sid)
+        batch(100, 39_000, 40_000)  # a and c's last chunks are written again, with more points
+    finally:
+        store.close()
+    later, made = export(root, monkeypatch, "ends", "ends-later")
+    arrow, _ = export(root, monkeypatch, "ends", "ends-later-arrow", pyarrow=True)
+    assert made is not None and made.read_segments == 1
+    assert_same_file_contents(later, arrow)
+    assert pq.read_table(later).column("a").to_pylist() == a.tolist()
+
+
 def test_a_damaged_page_is_read_from_the_raw_chunks(root: Path, monkeypatch: pytest.MonkeyPatch,
                                                      tmp_path: Path) -> None:
     """Pages are a copy: when one is not a frame of its chunks' size, that run's window is
@@ -446,12 +504,17 @@ def test_pages_say_their_evenly_spaced_steps_and_only_those_groups_have_one(
         got = dict(db.execute(
             "SELECT r.run_id, group_concat(p.chunk_no || ':' || p.step_first || ':' || p.step_last) "
             "FROM history_pages p JOIN runs r ON r.pk = p.run_pk JOIN metric_keys k ON k.id = p.key_id "
-            "WHERE k.name = 'x' GROUP BY r.run_id").fetchall())
-    assert got == {"every10": f"0:0:{10 * (16 * 2048 - 1)}", "again": f"0:0:{16 * 2048 - 1}"}
+            "JOIN projects j ON j.id = r.project_id WHERE k.name = 'x' AND j.name = 'spaced' "
+            "GROUP BY r.run_id").fetchall())
+    last = 16 * 2048  # the last group's first step, and its first chunk (its page: when the run ended)
+    assert got == {"every10": f"0:0:{10 * (last - 1)},16:{10 * last}:{10 * (n - 1)}",
+                   "uneven": f"16:{last + 1}:{n}",  # the first group is uneven, the rest is not
+                   "again": f"0:0:{last - 1}"}  # its last group holds step 100 again: no page
     pages, made = export(root, monkeypatch, "spaced", "spaced")
     arrow, _ = export(root, monkeypatch, "spaced", "spaced-arrow", pyarrow=True)
     assert made is not None and made.read_segments == 1 and made.copied_segments == 2  # "again" is read
-    assert made.copied_pages == 3  # every10's x, _runtime and _timestamp (uneven's timestamps: steps uneven)
+    # every10's x, _runtime and _timestamp (two pages each), uneven's last group of each.
+    assert made.copied_pages == 3 * 2 + 3
     assert_same_file_contents(pages, arrow)
     table = pq.read_table(pages, filters=[("run_id", "==", "every10")])
     assert table.column("_step").to_pylist() == [10 * s for s in range(n)]
@@ -508,9 +571,9 @@ def test_a_long_runs_windows_look_for_chunks_only_where_pages_leave_some(
     pages, made = export(root, monkeypatch, "long", "long", window=2 * group)
     arrow, _ = export(root, monkeypatch, "long", "long-arrow", pyarrow=True, window=2 * group)
     assert made is not None and made.copied_segments == 5 and made.read_segments == 0
-    # Windows of two groups. y's third group and the last 1,000 steps of every key have no
-    # page: two windows of five look for chunks.
-    assert walks == [(2 * group, 4 * group - 1), (8 * group, 8 * group + 999)]
+    # Windows of two groups. y's third group has no page: one window of five looks for chunks
+    # (the last 1,000 steps of every key have theirs, written when the run finished).
+    assert walks == [(2 * group, 4 * group - 1)]
     assert_same_file_contents(pages, arrow)
     assert pq.read_table(pages).column("_step").to_pylist() == steps
 

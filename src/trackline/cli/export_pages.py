@@ -231,7 +231,7 @@ class PageExport:
             stored.setdefault((r[0], names[r[1]]), []).append(
                 _Stored(r[2], r[3], r[4], r[5], r[6], dtype=r[7], steps=r[8], vals=r[9]))
         for r in _query(conn, _PAGES, pks, ids, lo, hi):
-            points = r[4] * chunks.CHUNK_POINTS
+            points = r[4]
             span = r[6] - r[5]
             if chunks.frame_size(r[7]) != 8 * points or points < 2 or span < points - 1 or span % (points - 1):
                 # Not a frame of its chunks' values, or a step range that cannot space them
@@ -282,25 +282,34 @@ class PageExport:
 # (its expanding IN lists) for ~0.2 ms, twice a row group. ``{pks}``/``{kids}`` are the IN
 # lists' placeholders, ``{p}`` one placeholder.
 
-#: A page with a step range that can hold its points (SQL, on the pages' columns as ``p.``
-#: or bare): one without (NULL, or damaged) is no page, and its chunks are read as they are.
-#: Whether the range spaces them evenly is checked when the page is read (``_read_group``).
-_SOUND = ("{t}step_first IS NOT NULL AND {t}step_last - {t}step_first >= {t}chunks * "
-          f"{chunks.CHUNK_POINTS} - 1")
+#: The points a page holds (SQL, on the pages' columns as ``p.`` or bare): ``points`` (0008),
+#: or ``chunks`` full chunks for a page written before.
+_POINTS = f"coalesce({{t}}points, {{t}}chunks * {chunks.CHUNK_POINTS})"
+
+#: A page with a step range that can hold its points, which fill its chunks but the last (SQL,
+#: as ``_POINTS``): one without (NULL, or damaged) is no page, and its chunks are read as they
+#: are. Whether the range spaces them evenly is checked when the page is read (``_read_group``).
+_SOUND = (f"{{t}}step_first IS NOT NULL AND {_POINTS} > ({{t}}chunks - 1) * {chunks.CHUNK_POINTS} "
+          f"AND {_POINTS} <= {{t}}chunks * {chunks.CHUNK_POINTS} AND {{t}}step_last - {{t}}step_first >= {_POINTS} - 1")
 
 #: Whether a page holds the chunk ``c``: a short probe (a page holds at most PAGE_GROUP
 #: chunks) on columns of the chunks' primary key, so SQLite answers it from that index before
 #: it reads the chunk's row: the rows of a page's 16 chunks are never read, which for a
 #: project not in the page cache is most of its chunks' bytes. ``{chunks_pk}`` holds SQLite
 #: to that index (its planner would take ``ix_history_chunks_range``, which lacks the columns).
-#: The pages' side is answered from ``ix_history_pages_steps``, without a page's row.
+#: The pages' side is answered from ``ix_history_pages_steps``, without a page's row. The last
+#: chunk of a page of a run's last group (``points`` short of full) is held only while it has
+#: the points the page has of it: should its stream write it again after the page (not
+#: expected), it is read, and its overlap with the page sends the window through the reader.
 _HELD = ("EXISTS (SELECT 1 FROM history_pages p WHERE p.run_pk = c.run_pk AND p.key_id = c.key_id "
          f"AND p.stream_pk = c.stream_pk AND p.chunk_no BETWEEN c.chunk_no - {chunks.PAGE_GROUP - 1} AND c.chunk_no "
-         f"AND p.chunk_no + p.chunks > c.chunk_no AND {_SOUND.format(t='p.')})")
+         f"AND p.chunk_no + p.chunks > c.chunk_no AND {_SOUND.format(t='p.')} "
+         f"AND (c.chunk_no < p.chunk_no + p.chunks - 1 OR {_POINTS.format(t='p.')} = p.chunks * {chunks.CHUNK_POINTS} "
+         f"OR c.n = p.points - (p.chunks - 1) * {chunks.CHUNK_POINTS}))")
 
 #: Per run and key, the pages' first and last step and points, from their index
 #: ``ix_history_pages_steps``; and each chunk no page holds (``plan``).
-_PAGE_SPANS = (f"SELECT run_pk, key_id, min(step_first), max(step_last), sum(chunks) * {chunks.CHUNK_POINTS} "
+_PAGE_SPANS = (f"SELECT run_pk, key_id, min(step_first), max(step_last), sum({_POINTS.format(t='')}) "
                f"FROM history_pages WHERE run_pk IN ({{pks}}) AND key_id IN ({{kids}}) AND {_SOUND.format(t='')} "
                "GROUP BY run_pk, key_id")
 _UNHELD = ("SELECT c.run_pk, c.key_id, c.chunk_no, c.step_min, c.step_max, c.n FROM history_chunks c{chunks_pk} "
@@ -311,7 +320,8 @@ _UNHELD = ("SELECT c.run_pk, c.key_id, c.chunk_no, c.step_min, c.step_max, c.n F
 #: reads its own pages' rows only. In no order: sorting would copy every page's bytes into
 #: SQLite's sorter (the export read 33 MB of pages in 65 ms instead of 32); they are put in
 #: order in ``_read_group``.
-_PAGES = ("SELECT run_pk, key_id, stream_pk, chunk_no, chunks, step_first, step_last, page FROM history_pages{pages_steps} "
+_PAGES = (f"SELECT run_pk, key_id, stream_pk, chunk_no, {_POINTS.format(t='')}, step_first, step_last, page "
+          "FROM history_pages{pages_steps} "
           f"WHERE run_pk IN ({{pks}}) AND key_id IN ({{kids}}) AND {_SOUND.format(t='')} "
           "AND step_last >= {p} AND step_first <= {p}")
 

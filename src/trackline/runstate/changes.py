@@ -40,6 +40,9 @@ class Changes:
     artifacts: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
     rows: int = 0  # history rows flushed in this batch
     end_of_log: bool = False  # the log ended without an exit record (written once per seq)
+    #: The stream's history is complete: its exit record, or the end of its log. The store
+    #: then gives each metric's last, incomplete group of chunks its page for export.
+    ended: bool = False
 
     @property
     def empty(self) -> bool:

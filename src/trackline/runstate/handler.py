@@ -228,6 +228,7 @@ class RunHandler:
         if self.pending:
             self._flush()
         self._columns()
+        self._changes.ended = True
         if self.state == "preempting":
             state = "preempted"  # it announced its preemption: resumable, not a crash
         self.state = state
@@ -415,6 +416,7 @@ class RunHandler:
         if self.pending:
             self._flush()
         self._columns()
+        self._changes.ended = True
         self.exit = info
         self.state = info.get("state") or ("finished" if not info.get("exit_code") else "failed")
         ts = info.get("ts") or self.last_ts

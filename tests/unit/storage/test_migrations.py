@@ -117,6 +117,38 @@ def test_0007_drops_the_pages_that_do_not_say_their_steps(tmp_path: Path) -> Non
     assert {c["name"] for c in inspect(engine).get_columns("history_pages")} >= {"step_first", "step_last"}
 
 
+def test_0008_keeps_the_pages_and_indexes_how_many_points_each_holds(tmp_path: Path) -> None:
+    """Pages of 0007 hold 16 full chunks: they stay, with no count (read as 32,768). The
+    pages' index gains the count, so the export's probe still reads no page row; going back
+    drops the pages of a run's last group, which 0007 cannot tell from full ones."""
+    engine = make_engine(f"sqlite:///{tmp_path / 'points.db'}")
+    migrate.upgrade(engine, "0007")
+    with engine.begin() as conn:
+        conn.execute(text("INSERT INTO projects (entity, name, created_at) VALUES ('e', 'p', 0)"))
+        conn.execute(text("INSERT INTO runs (project_id, run_id, state, created_at, updated_at, history_rows) "
+                          "VALUES (1, 'r', 'finished', 0, 0, 0)"))
+        conn.execute(text("INSERT INTO history_pages (run_pk, key_id, stream_pk, chunk_no, chunks, page, "
+                          "step_first, step_last) VALUES (1, 1, 1, 0, 16, x'00', 0, 32767)"))
+    migrate.upgrade(engine, "0008")
+    with engine.begin() as conn:
+        assert conn.execute(text("SELECT chunk_no, points FROM history_pages")).all() == [(0, None)]
+        conn.execute(text("INSERT INTO history_pages (run_pk, key_id, stream_pk, chunk_no, chunks, page, "
+                          "step_first, step_last, points) VALUES (1, 1, 1, 16, 2, x'00', 32768, 32799, 32)"))
+    index = {i["name"]: i["column_names"] for i in inspect(engine).get_indexes("history_pages")}
+    assert index["ix_history_pages_steps"][-1] == "points"
+    from alembic import command
+    from alembic.config import Config
+
+    cfg = Config()
+    cfg.set_main_option("script_location", migrate.MIGRATIONS_DIR)
+    with engine.begin() as conn:
+        cfg.attributes["connection"] = conn
+        command.downgrade(cfg, "0007")
+    with engine.connect() as conn:
+        assert conn.execute(text("SELECT chunk_no FROM history_pages")).all() == [(0,)]
+    assert "points" not in {c["name"] for c in inspect(engine).get_columns("history_pages")}
+
+
 def test_reopening_a_current_store_does_not_run_alembic(tmp_path: Path, monkeypatch) -> None:
     open_store(str(tmp_path / "m.db")).close()
     monkeypatch.setattr(migrate, "upgrade", lambda *a, **k: (_ for _ in ()).throw(AssertionError("migrated again")))

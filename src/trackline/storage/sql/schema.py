@@ -164,7 +164,8 @@ Index("ix_history_chunks_range", history_chunks.c.run_pk, history_chunks.c.key_i
 #: history never load them. Only groups whose steps are evenly spaced (``step_first``,
 #: ``step_first + d``, ... ``step_last``; d >= 1, in chunk order: what ``log()`` gives, every
 #: step or every n-th) have a page, and the page says its step range (0007): the export then
-#: reads a page and none of its 16 chunk rows.
+#: reads a page and none of its 16 chunk rows. When a run's stream ends, its last, incomplete
+#: group gets a page too, which says how many points it holds (``points``, 0008).
 history_pages = Table(
     "history_pages",
     metadata,
@@ -176,12 +177,16 @@ history_pages = Table(
     Column("page", LargeBinary, nullable=False),
     Column("step_first", BigInteger),  # 0007 (which deleted the pages written before it)
     Column("step_last", BigInteger),
+    # 0008: the points it holds; NULL (pages written before) is ``chunks * 2048``. A page of a
+    # run's last, incomplete group (written when its stream ends) holds fewer.
+    Column("points", Integer),
 )
 #: A page's place and step range without its row (0007): the export asks whether a page holds
 #: a chunk, and plans its row groups, from this index alone. (The row's range columns come
 #: after the page's bytes, in overflow pages: reading them walked each page's chain.)
 Index("ix_history_pages_steps", history_pages.c.run_pk, history_pages.c.key_id, history_pages.c.stream_pk,
-      history_pages.c.chunk_no, history_pages.c.chunks, history_pages.c.step_first, history_pages.c.step_last)
+      history_pages.c.chunk_no, history_pages.c.chunks, history_pages.c.step_first, history_pages.c.step_last,
+      history_pages.c.points)
 
 history_values = Table(
     "history_values",

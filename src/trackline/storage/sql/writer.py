@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import logging
 import os
 import time
@@ -9,7 +10,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
-from sqlalchemy import Connection, and_, func, select, update
+from sqlalchemy import Connection, and_, func, or_, select, update
 
 from trackline.runstate.changes import Changes
 from trackline.storage import chunks
@@ -194,6 +195,8 @@ class SQLStreamWriter:
             if seq >= ch.last_seq and not ch.end_of_log:  # another process applied it already
                 return {}
         opened = self._write_chunks(conn, t.history_chunks, ch.points, ids, run_pk, stream_pk)
+        if ch.ended:
+            self._last_pages(conn, run_pk, stream_pk)
         opened.update(self._write_chunks(conn, t.system_chunks, ch.system_points, ids, run_pk, stream_pk))
         value_rows = [
             {"run_pk": run_pk, "key_id": ids[name], "stream_pk": stream_pk, "step": step, "value": value}
@@ -262,7 +265,7 @@ class SQLStreamWriter:
         """Append points to the stream's open chunk per metric, sealing full chunks. Once a
         group of ``chunks.PAGE_GROUP`` sealed float chunks of history is complete (32,768
         points), their values also go to ``history_pages`` as one Parquet page, for export.
-        The rest of a run (its last, incomplete group) has no page: the export packs it.
+        A run's last, incomplete group gets its page when the stream ends (``_last_pages``).
         Pages of single chunks were tried: with ~15,000 small pages per 10M points the export
         spent more time on pages than on data, and packing chunks twice (alone, then as a
         group) cost the sender ~20% of its replay rate."""
@@ -324,12 +327,48 @@ class SQLStreamWriter:
         parts = [p for p in found if p is not None]
         if len(parts) != chunks.PAGE_GROUP:
             return None  # a chunk of the group is missing (not expected: chunks seal in order)
-        span = chunks.even_span(np.concatenate([s for s, _ in parts]))
-        if span is None:
-            return None
-        return {"run_pk": run_pk, "key_id": kid, "stream_pk": stream_pk, "chunk_no": first,
-                "chunks": chunks.PAGE_GROUP, "step_first": span[0], "step_last": span[1],
-                "page": chunks.pack_f8(np.concatenate([v for _, v in parts]))}
+        return _page_row(run_pk, kid, stream_pk, first, parts)
+
+    def _last_pages(self, conn: Connection, run_pk: int, stream_pk: int) -> None:
+        """When the stream ends: each float metric's last, incomplete group of chunks (the
+        whole of a run shorter than 32,768 steps) gets its page too, saying how many points it
+        holds, so the export copies a finished run and packs nothing. Once per stream, at its
+        end, in one query for all metrics. A later write to the group (not expected: a
+        stream's exit is its last record) leaves the page short of its last chunk: the export
+        checks that chunk's points against the page's and reads the chunks instead."""
+        c, p = t.history_chunks.c, t.history_pages.c
+        ends = select(c.key_id, func.max(c.chunk_no).label("last")).where(
+            and_(c.run_pk == run_pk, c.stream_pk == stream_pk)).group_by(c.key_id).subquery()
+        rows = conn.execute(
+            select(c.key_id, c.chunk_no, ends.c.last, c.step_min, c.n, c.dtype, c.steps, c.vals)
+            .join(ends, ends.c.key_id == c.key_id)
+            .where(and_(c.run_pk == run_pk, c.stream_pk == stream_pk,
+                        c.chunk_no >= ends.c.last - ends.c.last % chunks.PAGE_GROUP))
+            .order_by(c.key_id, c.chunk_no)).all()
+        whole = {(int(k), int(no)) for k, no, count, points in conn.execute(
+            select(p.key_id, p.chunk_no, p.chunks, p.points).where(and_(p.run_pk == run_pk, p.stream_pk == stream_pk)))
+            if count == chunks.PAGE_GROUP and points in (None, chunks.PAGE_GROUP * chunks.CHUNK_POINTS)}
+        pages, stale = [], []
+        for kid, group in itertools.groupby(rows, key=lambda r: int(r[0])):
+            held = list(group)
+            first, last = int(held[0][1]), int(held[0][2])
+            first -= first % chunks.PAGE_GROUP
+            if (kid, first) in whole:
+                continue  # its group is complete and has its page
+            page = None
+            if [int(r[1]) for r in held] == list(range(first, last + 1)) and all(
+                    r[5][0] == "f" and (r[4] == chunks.CHUNK_POINTS or r[1] == last) for r in held):
+                page = _page_row(run_pk, kid, stream_pk, first,
+                                 [chunks.decode(r[3], r[4], r[5], r[6], r[7]) for r in held])
+            if page is not None:
+                pages.append(page)
+            else:  # the page of an earlier end (a crashed log synced again in full) no longer holds it
+                stale.append(and_(p.key_id == kid, p.chunk_no == first))
+        if pages:
+            upsert(conn, t.history_pages, pages, ["run_pk", "key_id", "stream_pk", "chunk_no"])
+        if stale:
+            conn.execute(t.history_pages.delete().where(and_(p.run_pk == run_pk, p.stream_pk == stream_pk,
+                                                             or_(*stale))))
 
     def _write_events(self, conn: Connection, ch: Changes, run_pk: int, stream_pk: int) -> None:
         """Alerts, their delivery results, and console output lines."""
@@ -466,6 +505,19 @@ class SQLStreamWriter:
             return _OpenChunk(int(no) + 1)
         s, v = chunks.decode(step_min, n, dtype, steps, vals)
         return _OpenChunk(int(no), s, v)
+
+
+def _page_row(run_pk: int, kid: int, stream_pk: int, first: int,
+              parts: list[tuple[np.ndarray, np.ndarray]]) -> dict[str, Any] | None:
+    """The ``history_pages`` row of chunks ``first, first + 1, ...`` (their steps and values,
+    in order), or None when their steps are not evenly spaced."""
+    steps = np.concatenate([s for s, _ in parts])
+    span = chunks.even_span(steps)
+    if span is None:
+        return None
+    return {"run_pk": run_pk, "key_id": kid, "stream_pk": stream_pk, "chunk_no": first, "chunks": len(parts),
+            "step_first": span[0], "step_last": span[1], "points": len(steps),
+            "page": chunks.pack_f8(np.concatenate([v for _, v in parts]))}
 
 
 def _merged(current: dict[str, Any] | None, changed: dict[str, Any] | None, removed: list[str]) -> dict[str, Any]:
