@@ -79,7 +79,7 @@ def seed_project(store: Any, project: str, runs: int, metrics: int, steps: int, 
         else:
             for m in range(metrics):
                 summary[f"metric_{m:02d}"] = float(rng.normal())
-        ch = Changes(stream_id=r.to_bytes(16, "big"), first_seq=1, last_seq=1)
+        ch = Changes(stream_id=r.to_bytes(16, "big"), first_seq=1, last_seq=1, ended=True)  # with its exit
         ch.run = {
             "name": f"run-{r}", "start_time": created, "tags": ["a" if r % 3 else "b"],
             "group": f"g{r % 5}", "job_type": "train",

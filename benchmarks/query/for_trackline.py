@@ -53,7 +53,8 @@ def _apply(store: Any, project: str, rid: str, index: int, steps: int, points: d
         points["_timestamp"] = (s, start + s * data.STEP_SECONDS)
         points["_runtime"] = (s, (s * data.STEP_SECONDS).astype(np.float32).astype(np.float64))
         summary = {**summary, "_step": steps - 1}
-    ch = Changes(stream_id=(index + 1).to_bytes(16, "big"), first_seq=1, last_seq=1)
+    # ended: the run's exit is in this batch (its last groups of chunks get their pages).
+    ch = Changes(stream_id=(index + 1).to_bytes(16, "big"), first_seq=1, last_seq=1, ended=True)
     ch.run = {"name": rid, "start_time": start, "tags": ["bench"], "group": project,
               "job_type": "train", "config": config, "metadata": {"host": "bench"}}
     ch.summary = summary
