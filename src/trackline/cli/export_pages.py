@@ -4,7 +4,8 @@ Once 16 float chunks of history in a row are sealed (32,768 points; they never c
 again) and their steps are evenly spaced (every step, or every n-th), the store also keeps
 their values packed as a Parquet page holds them: float64, byte-stream-split, one zstd
 frame (``storage/chunks.py``, table ``history_pages``), with the page's first and last
-step. So the export does not encode them (pyarrow spent ~0.25 CPU-s encoding 10M rows): it
+step. When a run's stream ends, its last, incomplete group gets a page too, which says how
+many points it holds (0008): so a finished run is copied whole. So the export does not encode them (pyarrow spent ~0.25 CPU-s encoding 10M rows): it
 reads each page's bytes and writes them as one ``DATA_PAGE_V2`` of the output
 (``cli/parquet_file.py``), adding only what the page needs around them: the definition
 levels (which rows of the output hold a value of this key) and a header. ``run_id`` and
@@ -14,9 +15,9 @@ writer wrote: one row per (run, step) where any exported key was logged, the sam
 types, statistics and values.
 
 Row groups: small runs several to a group, a big run in windows of whole pages' steps,
-each holding about :func:`window_rows` (memory stays bounded: a few groups at a time). What has no page (a run's last chunks, fewer than 16; integer metrics; unevenly
-spaced steps; stores written before pages existed) is packed here from the raw chunks, one
-page a chunk; so is what a window's edge cuts out of a page. A run's window whose steps
+each holding about :func:`window_rows` (memory stays bounded: a few groups at a time).
+What has no page (a live run's last chunks; integer metrics; unevenly spaced steps; stores
+written before pages existed) is packed here from the raw chunks, one page a chunk; so is what a window's edge cuts out of a page. A run's window whose steps
 overlap (a step logged twice) or that was rewound (``resume_from``), or one of whose pages
 is damaged, is read through the query API's reader, which applies the store's rules (the
 last write of a step wins, rewinds hide steps), and packed here.
@@ -70,9 +71,9 @@ class Segment:
     lo: int
     hi: int
     #: The first number of a chunk no page holds with steps in ``lo..hi``; None: there is
-    #: none, and the row group's chunks are not looked for (a long run's windows but its
-    #: last are pages only). Chunks before it are not probed either (a run's last chunks
-    #: come after its pages).
+    #: none, and the row group's chunks are not looked for (a finished run's windows, and a
+    #: live run's but its last, are pages only). Chunks before it are not probed either (a
+    #: live run's last chunks come after its pages).
     unheld_from: int | None = 0
 
 
@@ -223,8 +224,8 @@ class PageExport:
         # The chunks first, then the pages: a page a live run's writer adds in between holds
         # chunks read here too, and the overlap sends the window through the reader. (In the
         # other order its chunks would be left out as held, and the page not read.)
-        # A long run's windows are found whole in pages, but where its last chunks are: the
-        # chunks' index is then not walked once a window (which made a 10M-step run's export
+        # A long run's windows are found whole in pages, but where a chunk no page holds is
+        # (a live run's last ones, an uneven group): the chunks' index is not walked once a window (which made a 10M-step run's export
         # spend 0.09 s on 77 walks of its 4,883 chunks).
         starts = [s.unheld_from for s in group if s.unheld_from is not None]
         for r in _query(conn, _CHUNKS, pks, ids, min(starts), lo, hi) if starts else ():
@@ -396,8 +397,8 @@ def _copy_plan(seg: Segment, stored_by_key: dict[str, list[_Stored]]) -> _Copied
     """The pieces of each key in ``seg``, or None when its steps overlap (a step written
     twice, in two chunks, two streams or a chunk: the reader's rules decide which value
     stays). ``stored_by_key``: each key's pages and other chunks, in stream and chunk order.
-    A page all of whose steps are inside the segment is copied as it is; anything else (the
-    open chunk, integers, chunks whose steps are not evenly spaced, a page the segment's edge
+    A page all of whose steps are inside the segment is copied as it is; anything else (a
+    live run's last chunks, integers, chunks whose steps are not evenly spaced, a page the segment's edge
     cuts, stores older than pages) is unpacked and packed here."""
     pieces: dict[str, list[_Piece]] = {}
     ranges: list[tuple[int, int, int]] = []  # each key's (first, last, stride) when evenly spaced

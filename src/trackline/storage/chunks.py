@@ -18,6 +18,7 @@ sealed (32,768 points; they never change again), their values are also packed by
 :func:`pack_f8` (float64, byte-stream-split, one zstd frame: byte for byte the values of a
 Parquet ``BYTE_STREAM_SPLIT`` page compressed with ZSTD) into one row of ``history_pages``,
 and the export copies it into its file instead of encoding again (``cli/export_pages.py``).
+A run's last, incomplete group gets its page when the run's stream ends.
 On the query benchmark's data (float32-exact noisy curves, timestamps, runtimes) the pages
 take 33 MB beside 160 MB of raw chunks, ~4 ns per point to pack, in the sender.
 
