@@ -14,13 +14,15 @@ import getpass
 import os
 import re
 from collections.abc import Iterator, Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from trackline.api.errors import ProjectNotFoundError, RunNotFoundError
-from trackline.api.public_run import Run
-from trackline.api.reader import Reader
-from trackline.api.runs import Project, Runs
 from trackline.settings import Settings, resolve
+
+if TYPE_CHECKING:  # imported where used: ``Api`` alone (paths, settings) loads without numpy
+    from trackline.api.public_run import Run
+    from trackline.api.reader import Reader
+    from trackline.api.runs import Project, Runs
 
 # Overrides that map to settings; W&B's others are accepted and ignored.
 _SETTING_OVERRIDES = ("entity", "project", "store", "base_url", "root_dir", "home")
@@ -171,6 +173,8 @@ class Api:
 
     def run(self, path: str = "") -> Run:
         """One run by path (see the module docstring). Raises ``RunNotFoundError``."""
+        from trackline.api.public_run import Run
+
         entity, project, run_id = self._parse_path(path)
         row = self.reader.get_run(entity, project, run_id)
         if row is None:
@@ -193,6 +197,7 @@ class Api:
         ``order`` (``"-created_at"``: newest first), loaded ``per_page`` at a time.
         A malformed filter raises ValueError here; a missing project ``ProjectNotFoundError``.
         """
+        from trackline.api.runs import Runs
         from trackline.storage.sql.query import validate
 
         entity, project = self._parse_project(path)
@@ -218,9 +223,13 @@ class Api:
 
     def projects(self, entity: str | None = None, per_page: int = 200) -> list[Project]:
         """Projects of ``entity``; every project in the store when no entity is given."""
+        from trackline.api.runs import Project
+
         return [Project(self, row) for row in self.reader.projects(entity)]
 
     def project(self, name: str, entity: str | None = None) -> Project:
+        from trackline.api.runs import Project
+
         if "/" in name and entity is None:
             entity, name = self._parse_project(name)
         entity = entity or self.default_entity
