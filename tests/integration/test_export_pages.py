@@ -247,6 +247,32 @@ def test_a_numeric_export_runs_without_pyarrow_or_sqlalchemy(root: Path) -> None
     assert pq.read_table(out).num_rows == 3 * N
 
 
+def test_a_finished_project_is_copied_without_numpy(root: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every run finished, every key logged at every step (or every n-th): each row group
+    is stored pages only, and the command copies them without importing numpy (~0.06 s of
+    it), the query API's history code or the Run objects; the file is pyarrow's."""
+    with isolated_env(root):
+        make_run("plain", "p0", rows=[{"loss": 1 / (s + 1), "acc": s / 40_000} for s in range(40_000)])
+        make_run("plain", "p1", rows=[({"loss": 2 / (s + 1), "acc": -s / 3}, 5 * s) for s in range(700)])
+    out = root / "work" / "plain-cli.parquet"
+    code = (
+        "import json, sys; from trackline.cli.main import main; "
+        f"sys.argv = ['trackline', 'export', 'plain', '-o', {str(out)!r}, '--no-progress', '--json']; "
+        "import contextlib\n"
+        "with contextlib.suppress(SystemExit): main()\n"
+        "print(json.dumps(sorted(m for m in ('numpy', 'pyarrow', 'sqlalchemy', 'trackline.api.public_run', "
+        "'trackline.api.history') if m in sys.modules)))"
+    )
+    p = subprocess.run([PYTHON, "-c", code], cwd=root / "work", env=child_env(root), capture_output=True,
+                       text=True, timeout=120)
+    assert p.returncode == 0, p.stderr
+    assert json.loads(p.stdout.strip().splitlines()[-1]) == []
+    arrow, _ = export(root, monkeypatch, "plain", "plain-arrow", pyarrow=True)
+    assert_same_file_contents(out, arrow)
+    _, made = export(root, monkeypatch, "plain", "plain-pages")
+    assert made is not None and made.packed_pages == 0 and made.copied_pages == 2 * 4 + 4
+
+
 def test_row_groups_go_to_disk_while_the_next_are_read(root: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """As with pyarrow's writer: each row group written wakes the thread that fdatasyncs the
     file, and the fsync before the rename is on this thread."""

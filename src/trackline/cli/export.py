@@ -156,6 +156,25 @@ def _remove_stale_parts(output: str) -> None:
             pass  # alive and someone else's, or not a process id: not ours to delete
 
 
+class RunRow:
+    """A run's row read through the driver (``_direct``), with what the export uses of the
+    query API's ``Run`` (which imports numpy and builds the run's summary: neither is needed
+    to copy pages)."""
+
+    __slots__ = ("_row",)
+
+    def __init__(self, row: dict[str, Any]) -> None:
+        self._row = row
+
+    @property
+    def id(self) -> str:
+        return str(self._row["run_id"])
+
+    @property
+    def history_rows(self) -> int:
+        return int(self._row.get("history_rows") or 0)
+
+
 def _direct(api: Any, target: str) -> tuple[Any, bool, str, list[dict[str, Any]]] | None:
     """``(DirectReads, is a project, what, run rows)`` when ``target`` names a project or
     a run by path (``entity/project/run_id``, ``project/run_id``) of a SQLite store at the
@@ -292,11 +311,9 @@ def export_cmd(target: str, fmt: str | None, keys: tuple[str, ...], output: str 
     direct = _direct(api, target) if fmt == "parquet" and filters is None and pages_options(writer_options) else None
     source: Any = None
     if direct is not None:
-        from trackline.api.public_run import Run
-
         source, with_run, what, found = direct
         click.get_current_context().call_on_close(source.close)
-        runs = [Run(api, row) for row in found]
+        runs: list[Any] = [RunRow(row) for row in found]
     elif with_run := is_project(api, target):
         entity, project = resolve_project(api, target)
         try:
@@ -334,10 +351,13 @@ def export_cmd(target: str, fmt: str | None, keys: tuple[str, ...], output: str 
     def pages_apply() -> bool:
         """Whether ``export_pages`` writes this Parquet export: numbers only, the pages'
         options, and a store read in this process (its chunks are the pages)."""
+        if not (columns and set(columns) <= numeric and pages_options(writer_options)):
+            return False
+        if source is not None:
+            return True
         from trackline.api.reader import StoreReader
 
-        return (bool(columns) and set(columns) <= numeric and pages_options(writer_options)
-                and (source is not None or isinstance(api.reader, StoreReader)))
+        return isinstance(api.reader, StoreReader)
 
     def copy_pages(out: Any, written: Callable[[], None]) -> int:
         """Parquet from the store's own pages (``export_pages``), without pyarrow."""

@@ -30,19 +30,25 @@ the command then never imports SQLAlchemy unless a window is read on the reader'
 
 from __future__ import annotations
 
+import functools
 import itertools
 import sqlite3
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import numpy as np
-
-from trackline.api.history import aligned, union_steps
 from trackline.cli.parquet_file import DoublePage, ParquetFile, double_page
+from trackline.lazy import LazyModule
 from trackline.storage import chunks
 from trackline.storage.sql.direct import DirectReads
+
+# numpy and the query API's history code when something is packed or read here: a
+# finished project's pages are copied without them (``lazy``).
+if TYPE_CHECKING:
+    import numpy as np
+else:
+    np = LazyModule("numpy", globals(), "np")
 
 #: Rows a page packed here holds at most (a copied page holds a group of chunks: 32,768).
 PAGE_ROWS = 65_536
@@ -50,7 +56,6 @@ PAGE_ROWS = 65_536
 #: bounds memory: 16 MB of float64 a group, three groups in flight).
 GROUP_VALUES = 2 << 20
 _RUN_BATCH = 500  # runs per query of the planning step
-_EMPTY = chunks.pack_f8(np.empty(0))
 
 
 def window_rows(columns: Sequence[str]) -> int:
@@ -100,7 +105,8 @@ class _Copied:
 
 
 #: A segment ready to write: copied pieces, or the reader's (steps, columns).
-_Prepared = _Copied | tuple[np.ndarray, dict[str, Any]]
+if TYPE_CHECKING:
+    _Prepared = _Copied | tuple[np.ndarray, dict[str, Any]]
 
 
 def plan(conn: Any, runs: Sequence[Any], kids: dict[str, int], window: int) -> Iterator[list[Segment]]:
@@ -259,6 +265,8 @@ class PageExport:
                 self.packed_pages += copied.packed
                 segments.append(copied)
             else:
+                from trackline.api.history import union_steps
+
                 self.read_segments += 1
                 cols = self.reader().columns(seg.run._row, self.columns, seg.lo, seg.hi)
                 segments.append((union_steps(cols.values()), cols))
@@ -461,8 +469,13 @@ def _piece_steps(p: _Piece) -> np.ndarray:
     return np.arange(p.first, p.first + p.n * p.stride, p.stride, dtype=np.int64) if p.steps is None else p.steps
 
 
+@functools.cache
+def _empty() -> bytes:
+    return chunks.pack_f8(np.empty(0))
+
+
 def _null_page(rows: int) -> DoublePage:
-    return DoublePage(num_rows=rows, values=_EMPTY, num_values=0, defined=np.zeros(rows, dtype=bool))
+    return DoublePage(num_rows=rows, values=_empty(), num_values=0, defined=np.zeros(rows, dtype=bool))
 
 
 def _pages(s: _Prepared, key: str) -> Iterator[DoublePage]:
@@ -474,6 +487,8 @@ def _pages(s: _Prepared, key: str) -> Iterator[DoublePage]:
     if col is None or not len(col):
         yield _null_page(len(steps))
         return
+    from trackline.api.history import aligned
+
     values, missing = aligned(steps, col)
     full = np.asarray(values, dtype=np.float64)
     for a in range(0, len(steps), PAGE_ROWS):

@@ -13,17 +13,28 @@ import abc
 import csv
 import json
 import math
-from typing import IO, Any
+from typing import IO, TYPE_CHECKING, Any
 
 import click
-import numpy as np
 
-from trackline.api.history import Column, aligned, build_rows
 from trackline.cli.common import dumps
+from trackline.lazy import LazyModule
+
+# Imported when a window is written here (``lazy``): the export of a finished project
+# copies its pages (``export_pages``) and reads only ``EXPORT_WINDOW`` from this module.
+if TYPE_CHECKING:
+    import numpy as np
+
+    from trackline.api import history
+    from trackline.api.history import Column
+
+    #: One run's rows in a window: its id, its steps and its columns on (a superset of) them.
+    Part = tuple[str, np.ndarray, dict[str, Column]]
+else:
+    np = LazyModule("numpy", globals(), "np")
+    history = LazyModule("trackline.api.history", globals(), "history")
 
 EXPORT_WINDOW = 131_072  # rows per window: large Parquet row groups, few queries, bounded memory
-#: One run's rows in a window: its id, its steps and its columns on (a superset of) them.
-Part = tuple[str, np.ndarray, dict[str, Column]]
 
 
 def _text(v: Any) -> str | None:
@@ -79,7 +90,7 @@ class CsvWriter(Writer):
                 if key not in cols:
                     data.append([""] * n)
                     continue
-                values, missing = aligned(steps, cols[key])
+                values, missing = history.aligned(steps, cols[key])
                 vals = values.tolist() if isinstance(values, np.ndarray) else [
                     v if isinstance(v, (int, float, str)) or v is None else _text(v) for v in values
                 ]
@@ -98,7 +109,7 @@ class JsonlWriter(Writer):
     def prepare(self, parts: list[Part]) -> str:
         lines = []
         for run_id, steps, cols in parts:
-            for row in build_rows(steps, cols, nest=False):
+            for row in history.build_rows(steps, cols, nest=False):
                 if self.with_run:
                     row = {"run_id": run_id, **row}
                 for k, v in row.items():
@@ -196,7 +207,7 @@ class ParquetWriter(Writer):
         pa = self.pa
         if key not in cols:
             return pa.nulls(len(steps), pa.float64() if key in self.numeric else pa.string())
-        values, missing = aligned(steps, cols[key])
+        values, missing = history.aligned(steps, cols[key])
         if key in self.numeric and isinstance(values, np.ndarray):
             return self._numbers(np.asarray(values, dtype=np.float64), missing)  # f8: no copy
         vals = values.tolist() if isinstance(values, np.ndarray) else list(values)

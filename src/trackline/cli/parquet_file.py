@@ -29,9 +29,8 @@ from __future__ import annotations
 import struct
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from typing import IO, Any
+from typing import IO, TYPE_CHECKING, Any
 
-import numpy as np
 import zstandard
 
 from trackline.cli.thrift_compact import (
@@ -47,7 +46,14 @@ from trackline.cli.thrift_compact import (
     uvarint,
     zigzag,
 )
+from trackline.lazy import LazyModule
 from trackline.storage.chunks import pack_f8
+
+# numpy when a page is built from values here; a copied page needs none (``lazy``).
+if TYPE_CHECKING:
+    import numpy as np
+else:
+    np = LazyModule("numpy", globals(), "np")
 
 MAGIC = b"PAR1"
 KINDS = ("run_id", "step", "double")
@@ -63,12 +69,11 @@ _DICTIONARY_PAGE, _DATA_PAGE_V2 = 2, 3  # PageType
 _compressor = zstandard.ZstdCompressor(level=1)
 _frame_content_size = zstandard.frame_content_size
 _ONE_BYTE = [bytes((i,)) for i in range(128)]
-_U64 = np.uint64
 _I64_MIN, _I64_MAX = -(1 << 63), (1 << 63) - 1
 #: The DELTA_BINARY_PACKED header constants: 128 values a block, 4 miniblocks of 32.
 _DELTA_HEAD = b"\x80\x01\x04"
-#: One block of deltas that are all 1: min delta 1 (zigzag 2), four zero bit widths.
-_DELTA_ONES_BLOCK = b"\x02\x00\x00\x00\x00"
+#: A block's four miniblock bit widths when all its deltas are equal (its minimum): zero.
+_DELTA_EVEN_WIDTHS = b"\x00\x00\x00\x00"
 
 
 def _uv(n: int) -> bytes:
@@ -229,11 +234,11 @@ def _bit_pack(mini: np.ndarray, widths: np.ndarray) -> bytes:
     return out.tobytes()
 
 
-def _delta_consecutive(first: int, n: int) -> bytes:
-    """DELTA_BINARY_PACKED of ``first, first + 1, ...`` (``n`` values): every block's
+def _delta_even(first: int, n: int, step: int = 1) -> bytes:
+    """DELTA_BINARY_PACKED of ``first, first + step, ...`` (``n`` values): every block's
     deltas are its minimum, so every miniblock has bit width 0 and no body."""
     blocks = (n + 126) // 128  # over the n - 1 deltas
-    return _DELTA_HEAD + _uv(n) + _uv(zigzag(first)) + _DELTA_ONES_BLOCK * blocks
+    return _DELTA_HEAD + _uv(n) + _uv(zigzag(first)) + (_uv(zigzag(step)) + _DELTA_EVEN_WIDTHS) * blocks
 
 
 def _delta_binary_packed(values: np.ndarray, deltas: np.ndarray) -> bytes:
@@ -534,23 +539,24 @@ class RowGroup:
         )  # fmt: skip
 
     def steps(self, pages: Iterable[np.ndarray | range]) -> None:
-        """The step column: one DELTA_BINARY_PACKED page per int64 array. A ``range(a, b)``
-        page (step 1) is ``a, ..., b - 1`` without an array: the store keeps consecutive
-        steps implicitly, and checking an array for it costs ~2 us a 2048-step page.
+        """The step column: one DELTA_BINARY_PACKED page per int64 array. A ``range`` page
+        (increasing: every step, or every n-th) is encoded without an array, or numpy: the
+        store keeps evenly spaced steps implicitly, and checking an array for it costs ~2 us
+        a 2048-step page.
         Statistics: min/max (signed), null count 0."""
         name = self._begin("step")
         parts: list[bytes] = []
         rows = unc = comp = npages = 0
         lo = hi = None
         for page in pages:
-            if isinstance(page, range) and page.step == 1:
+            if isinstance(page, range) and page.step >= 1:
                 n = len(page)
                 if not n:
                     continue
-                pmin, pmax = page.start, page.stop - 1
-                if pmin < _I64_MIN or pmax > _I64_MAX:
+                pmin, pmax = page[0], page[-1]
+                if pmin < _I64_MIN or pmax > _I64_MAX or page.step > _I64_MAX:
                     raise ValueError(f"column {name!r}: steps {page} do not fit in int64")
-                data = _delta_consecutive(pmin, n)
+                data = _delta_even(pmin, n, page.step)
             else:
                 a = np.asarray(page, dtype=np.int64)
                 n = len(a)
@@ -563,7 +569,7 @@ class RowGroup:
                 # The span rules out deltas of 1 that wrapped (2**63 - 1, then -2**63).
                 if last - first == n - 1 and np.count_nonzero(d == 1) == n - 1:
                     pmin, pmax = first, last
-                    data = _delta_consecutive(first, n)
+                    data = _delta_even(first, n)
                 else:
                     pmin, pmax = int(a.min()), int(a.max())
                     data = _delta_binary_packed(a, d)

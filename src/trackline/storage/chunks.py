@@ -30,10 +30,16 @@ from __future__ import annotations
 
 import zlib
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import numpy as np
 import zstandard
+
+from trackline.lazy import LazyModule
+
+if TYPE_CHECKING:
+    import numpy as np
+else:
+    np = LazyModule("numpy", globals(), "np")
 
 CHUNK_POINTS = 2048
 #: Sealed chunks per page once a group of them is complete (32,768 values a page).

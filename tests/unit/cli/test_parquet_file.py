@@ -241,6 +241,17 @@ def test_range_pages() -> None:
         steps_file([range(I64_MAX, I64_MAX + 2)])
 
 
+@pytest.mark.parametrize("step", [1, 2, 10, 1000, 2**40])
+@pytest.mark.parametrize("n", [1, 2, 128, 129, 5000])
+def test_a_range_of_every_nth_step_is_the_same_page_as_its_array(step: int, n: int) -> None:
+    """Evenly spaced steps (a copied page's, every n-th) are encoded from the range, without
+    numpy, to the bytes the general encoder writes for the same array."""
+    page = range(-(10**12), -(10**12) + n * step, step)
+    data = steps_file([page])
+    assert data == steps_file([np.array(list(page), np.int64)])
+    np.testing.assert_array_equal(read_steps(data), np.array(list(page), np.int64))
+
+
 int64s = st.integers(min_value=I64_MIN, max_value=I64_MAX)
 
 
