@@ -228,22 +228,27 @@ def test_small_runs_share_a_row_group(root: Path, monkeypatch: pytest.MonkeyPatc
     assert s07["_step"] == [s * 8 for s in range(50)] and s07["x"] == [7000.0 + s for s in range(50)]
 
 
-def test_a_numeric_export_runs_without_pyarrow_or_sqlalchemy(root: Path) -> None:
-    """The command as a user runs it: the page path never imports pyarrow (~0.13 s), and a
-    project of a SQLite store is read through the driver, without SQLAlchemy (~0.15 s)."""
-    out = root / "work" / "cli.parquet"
+def exported_by_a_command(root: Path, project: str, out: Path, modules: list[str]) -> list[str]:
+    """``trackline export PROJECT -o OUT`` in a new process, as a user runs it: which of
+    ``modules`` it imported."""
     code = (
         "import json, sys; from trackline.cli.main import main; "
-        f"sys.argv = ['trackline', 'export', 'curves', '-o', {str(out)!r}, '--no-progress', '--json']; "
+        f"sys.argv = ['trackline', 'export', {project!r}, '-o', {str(out)!r}, '--no-progress', '--json']; "
         "import contextlib\n"
         "with contextlib.suppress(SystemExit): main()\n"
-        "print(json.dumps(['pyarrow' in sys.modules, 'sqlalchemy' in sys.modules]))"
+        f"print(json.dumps([m for m in {modules!r} if m in sys.modules]))"
     )
     p = subprocess.run([PYTHON, "-c", code], cwd=root / "work", env=child_env(root), capture_output=True,
                        text=True, timeout=120)
     assert p.returncode == 0, p.stderr
-    lines = p.stdout.strip().splitlines()
-    assert json.loads(lines[-1]) == [False, False]
+    return list(json.loads(p.stdout.strip().splitlines()[-1]))
+
+
+def test_a_numeric_export_runs_without_pyarrow_or_sqlalchemy(root: Path) -> None:
+    """The command as a user runs it: the page path never imports pyarrow (~0.13 s), and a
+    project of a SQLite store is read through the driver, without SQLAlchemy (~0.15 s)."""
+    out = root / "work" / "cli.parquet"
+    assert exported_by_a_command(root, "curves", out, ["pyarrow", "sqlalchemy"]) == []
     assert pq.read_table(out).num_rows == 3 * N
 
 
@@ -255,18 +260,8 @@ def test_a_finished_project_is_copied_without_numpy(root: Path, monkeypatch: pyt
         make_run("plain", "p0", rows=[{"loss": 1 / (s + 1), "acc": s / 40_000} for s in range(40_000)])
         make_run("plain", "p1", rows=[({"loss": 2 / (s + 1), "acc": -s / 3}, 5 * s) for s in range(700)])
     out = root / "work" / "plain-cli.parquet"
-    code = (
-        "import json, sys; from trackline.cli.main import main; "
-        f"sys.argv = ['trackline', 'export', 'plain', '-o', {str(out)!r}, '--no-progress', '--json']; "
-        "import contextlib\n"
-        "with contextlib.suppress(SystemExit): main()\n"
-        "print(json.dumps(sorted(m for m in ('numpy', 'pyarrow', 'sqlalchemy', 'trackline.api.public_run', "
-        "'trackline.api.history') if m in sys.modules)))"
-    )
-    p = subprocess.run([PYTHON, "-c", code], cwd=root / "work", env=child_env(root), capture_output=True,
-                       text=True, timeout=120)
-    assert p.returncode == 0, p.stderr
-    assert json.loads(p.stdout.strip().splitlines()[-1]) == []
+    heavy = ["numpy", "pyarrow", "sqlalchemy", "trackline.api.public_run", "trackline.api.history"]
+    assert exported_by_a_command(root, "plain", out, heavy) == []
     arrow, _ = export(root, monkeypatch, "plain", "plain-arrow", pyarrow=True)
     assert_same_file_contents(out, arrow)
     _, made = export(root, monkeypatch, "plain", "plain-pages")

@@ -99,17 +99,25 @@ def test_an_old_store_is_migrated_not_rebuilt(tmp_path: Path) -> None:
     assert store.list_projects("e")[0]["name"] == "p"
 
 
-def test_0007_drops_the_pages_that_do_not_say_their_steps(tmp_path: Path) -> None:
-    """Pages of 0006 had no step range, which the export now reads instead of their chunks:
-    0007 deletes them (the export packs those chunks itself) and adds the range columns."""
-    engine = make_engine(f"sqlite:///{tmp_path / 'pages.db'}")
-    migrate.upgrade(engine, "0006")
+def _a_page_at(path: Path, revision: str, **page: Any) -> Engine:
+    """A SQLite store at ``revision`` (0006 or later) with one run (pk 1) and one page of
+    its history: ``page``'s columns beside ``run_pk, key_id, stream_pk`` (all 1)."""
+    engine = make_engine(f"sqlite:///{path}")
+    migrate.upgrade(engine, revision)
+    row = {"run_pk": 1, "key_id": 1, "stream_pk": 1, **page}
     with engine.begin() as conn:
         conn.execute(text("INSERT INTO projects (entity, name, created_at) VALUES ('e', 'p', 0)"))
         conn.execute(text("INSERT INTO runs (project_id, run_id, state, created_at, updated_at, history_rows) "
                           "VALUES (1, 'r', 'finished', 0, 0, 0)"))
-        conn.execute(text("INSERT INTO history_pages (run_pk, key_id, stream_pk, chunk_no, chunks, page) "
-                          "VALUES (1, 1, 1, 0, 16, x'00')"))
+        conn.execute(text(f"INSERT INTO history_pages ({', '.join(row)}) VALUES ({', '.join(':' + c for c in row)})"),
+                     row)
+    return engine
+
+
+def test_0007_drops_the_pages_that_do_not_say_their_steps(tmp_path: Path) -> None:
+    """Pages of 0006 had no step range, which the export now reads instead of their chunks:
+    0007 deletes them (the export packs those chunks itself) and adds the range columns."""
+    engine = _a_page_at(tmp_path / "pages.db", "0006", chunk_no=0, chunks=16, page=b"\x00")
     migrate.upgrade(engine, "0007")
     with engine.connect() as conn:
         assert conn.execute(text("SELECT count(*) FROM history_pages")).scalar() == 0
@@ -121,14 +129,8 @@ def test_0008_keeps_the_pages_and_indexes_how_many_points_each_holds(tmp_path: P
     """Pages of 0007 hold 16 full chunks: they stay, with no count (read as 32,768). The
     pages' index gains the count, so the export's probe still reads no page row; going back
     drops the pages of a run's last group, which 0007 cannot tell from full ones."""
-    engine = make_engine(f"sqlite:///{tmp_path / 'points.db'}")
-    migrate.upgrade(engine, "0007")
-    with engine.begin() as conn:
-        conn.execute(text("INSERT INTO projects (entity, name, created_at) VALUES ('e', 'p', 0)"))
-        conn.execute(text("INSERT INTO runs (project_id, run_id, state, created_at, updated_at, history_rows) "
-                          "VALUES (1, 'r', 'finished', 0, 0, 0)"))
-        conn.execute(text("INSERT INTO history_pages (run_pk, key_id, stream_pk, chunk_no, chunks, page, "
-                          "step_first, step_last) VALUES (1, 1, 1, 0, 16, x'00', 0, 32767)"))
+    engine = _a_page_at(tmp_path / "points.db", "0007", chunk_no=0, chunks=16, page=b"\x00", step_first=0,
+                        step_last=32767)
     migrate.upgrade(engine, "0008")
     with engine.begin() as conn:
         assert conn.execute(text("SELECT chunk_no, points FROM history_pages")).all() == [(0, None)]
