@@ -411,30 +411,35 @@ def test_a_filled_group_of_chunks_becomes_one_page(root: Path, monkeypatch: pyte
     assert table.column("a").to_pylist() == a.tolist() and table.column("_step").to_pylist() == steps.tolist()
 
 
-def test_when_a_stream_ends_its_last_groups_get_pages(root: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+@pytest.mark.parametrize("ints", [True, False])
+def test_when_a_stream_ends_its_last_groups_get_pages(root: Path, monkeypatch: pytest.MonkeyPatch,
+                                                      ints: bool) -> None:
     """A run's last, incomplete group of float chunks gets its page when its stream ends, so a
     finished run is copied whole. A write after that (not expected: the exit is a stream's
     last record) leaves the page short of its last chunk, which is then read, and the file
-    is still pyarrow's: the later points are not lost."""
+    is still pyarrow's: the later points are not lost. With only floats every chunk count
+    still matches the pages, so only the last chunk's points tell (``_STALE``); an integer
+    metric's chunks, which the plan asks about one by one, would have hidden that."""
     from trackline.storage import chunks
 
     sid = (8).to_bytes(16, "big")
     steps = np.arange(40_000)
     a = steps * 0.25
+    project, run_id = f"ends-{ints}", f"e-{ints}"
     with isolated_env(root):
-        run = make_run("ends", "e")  # an empty run; history comes in batches below
+        run = make_run(project, run_id)  # an empty run; history comes in batches below
     store = open_store(str(store_path(root)))
 
     def batch(seq: int, lo: int, hi: int, *, ended: bool = False) -> None:
         ch = Changes(stream_id=sid, first_seq=seq, last_seq=seq, ended=ended)
         s = steps[lo:hi]
         third = s[s % 3 == 0]
-        ch.points = {"a": (s, a[lo:hi]), "n": (s, s.copy()), "c": (third, -third / 4)}
+        ch.points = {"a": (s, a[lo:hi]), "c": (third, -third / 4), **({"n": (s, s.copy())} if ints else {})}
         ch.rows = len(s)
         writer.apply(ch)
 
     try:
-        writer = store.stream_writer(RunKey(run.entity, "ends", "e"), sid)
+        writer = store.stream_writer(RunKey(run.entity, project, run_id), sid)
         for i, lo in enumerate(range(0, 39_000, 3000)):
             batch(i + 1, lo, min(lo + 3000, 39_000), ended=lo + 3000 >= 39_000)
     finally:
@@ -442,27 +447,52 @@ def test_when_a_stream_ends_its_last_groups_get_pages(root: Path, monkeypatch: p
     db = store_path(root)
     # a: its full group, then chunks 16..19 (6,232 points); c: 13,000 points every 3rd step,
     # chunks 0..6; n: integers, no pages.
-    assert [(no, count) for no, count, _ in _pages_of(db, "e", "a")] == [(0, 16), (16, 4)]
-    assert [(no, count) for no, count, _ in _pages_of(db, "e", "c")] == [(0, 7)]
-    tail = _pages_of(db, "e", "a")[1][2]
+    assert [(no, count) for no, count, _ in _pages_of(db, run_id, "a")] == [(0, 16), (16, 4)]
+    assert [(no, count) for no, count, _ in _pages_of(db, run_id, "c")] == [(0, 7)]
+    tail = _pages_of(db, run_id, "a")[1][2]
     assert np.array_equal(chunks.unpack_f8(tail, 39_000 - 16 * 2048), a[16 * 2048 : 39_000])
-    whole, made = export(root, monkeypatch, "ends", "ends")
-    arrow, _ = export(root, monkeypatch, "ends", "ends-arrow", pyarrow=True)
+    whole, made = export(root, monkeypatch, project, f"{project}")
+    arrow, _ = export(root, monkeypatch, project, f"{project}-arrow", pyarrow=True)
     assert made is not None and made.read_segments == 0
-    assert (made.copied_pages, made.packed_pages) == (3, 20)  # n's 20 chunks are packed
+    assert (made.copied_pages, made.packed_pages) == (3, 20 if ints else 0)  # n's 20 chunks are packed
     assert_same_file_contents(whole, arrow)
 
     store = open_store(str(store_path(root)))
     try:
-        writer = store.stream_writer(RunKey(run.entity, "ends", "e"), sid)
+        writer = store.stream_writer(RunKey(run.entity, project, run_id), sid)
         batch(100, 39_000, 40_000)  # a and c's last chunks are written again, with more points
     finally:
         store.close()
-    later, made = export(root, monkeypatch, "ends", "ends-later")
-    arrow, _ = export(root, monkeypatch, "ends", "ends-later-arrow", pyarrow=True)
+    later, made = export(root, monkeypatch, project, f"{project}-later")
+    arrow, _ = export(root, monkeypatch, project, f"{project}-later-arrow", pyarrow=True)
     assert made is not None and made.read_segments == 1
     assert_same_file_contents(later, arrow)
     assert pq.read_table(later).column("a").to_pylist() == a.tolist()
+
+
+def test_a_resumed_runs_second_stream_is_exported_beside_the_pages_of_its_first(
+        root: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A run resumed by a second process (its own record stream) that is still running: the
+    first stream's chunks are all held by pages, the second's by none, and the plan must
+    find those although the key's first stream needs no question asked of its chunks."""
+    steps = np.arange(50_000)
+    with isolated_env(root):
+        run = make_run("resumed", "r2")  # an empty run; its streams come below
+    store = open_store(str(store_path(root)))
+    try:
+        for n, (lo, hi, ended) in enumerate([(0, 40_000, True), (40_000, 50_000, False)]):
+            sid = (20 + n).to_bytes(16, "big")
+            ch = Changes(stream_id=sid, first_seq=1, last_seq=1, ended=ended)
+            ch.points = {"y": (steps[lo:hi], steps[lo:hi] / 7)}
+            ch.rows = hi - lo
+            store.stream_writer(RunKey(run.entity, "resumed", "r2"), sid).apply(ch)
+    finally:
+        store.close()
+    out, made = export(root, monkeypatch, "resumed", "resumed")
+    arrow, _ = export(root, monkeypatch, "resumed", "resumed-arrow", pyarrow=True)
+    assert made is not None and made.copied_pages == 2 and made.packed_pages == 5  # the second stream's 5 chunks
+    assert_same_file_contents(out, arrow)
+    assert pq.read_table(out).column("y").to_pylist() == (steps / 7).tolist()
 
 
 def test_a_damaged_page_is_read_from_the_raw_chunks(root: Path, monkeypatch: pytest.MonkeyPatch,
@@ -485,13 +515,16 @@ def test_a_damaged_page_is_read_from_the_raw_chunks(root: Path, monkeypatch: pyt
 
 @pytest.mark.parametrize(("steps", "read"), [
     ("step_last = step_first", 0), ("step_last = step_first - 5", 0), ("step_first = step_last", 0),
-    ("step_first = NULL", 0), ("step_last = step_last + 1", 1), ("step_last = step_last + 40000", 1)])
+    ("step_first = NULL", 0), ("step_last = step_last + 1", 1), ("step_last = step_last + 40000", 1),
+    ("chunk_no = chunk_no + 1", 1), ("chunks = 17", 0)])
 def test_a_page_whose_step_range_cannot_be_its_points_is_damaged_too(
         root: Path, monkeypatch: pytest.MonkeyPatch, tmp_path: Path, steps: str, read: int) -> None:
     """A page's range must space its 32,768 points evenly (a step of at least 1). A range
     too short for them makes it no page: its chunks are packed as they are. One that does
     not divide evenly is left out like a bad frame, and the run's window is read from the
-    raw chunks. Either way the file is whole."""
+    raw chunks. So is a page moved off its group's first chunk (its chunk 0 is then held by
+    none, and the plan asks each chunk); one that claims more chunks than its points fill
+    is no page. Either way the file is whole."""
     import shutil
     import sqlite3
 
@@ -553,7 +586,14 @@ def test_the_statements_never_read_a_held_chunks_row(root: Path) -> None:
     answer "does a page hold it?" before the row is read, and plans from the pages' index."""
     import sqlite3
 
-    from trackline.cli.export_pages import _CHUNKS, _PAGE_SPANS, _PAGES, _UNHELD
+    from trackline.cli.export_pages import (
+        _CHUNK_COUNTS,
+        _CHUNKS,
+        _PAGE_SPANS,
+        _PAGES,
+        _STALE,
+        _UNHELD,
+    )
 
     hints = {"pks": "?", "kids": "?", "p": "?", "chunks_pk": " INDEXED BY sqlite_autoindex_history_chunks_1",
              "pages_steps": " INDEXED BY ix_history_pages_steps"}
@@ -567,6 +607,9 @@ def test_the_statements_never_read_a_held_chunks_row(root: Path) -> None:
         assert "USING INDEX sqlite_autoindex_history_chunks_1" in unheld
         assert "COVERING INDEX ix_history_pages_steps" in unheld  # the probe reads no page row
         assert "COVERING INDEX ix_history_pages_steps" in plan(_PAGE_SPANS)
+        assert "COVERING INDEX sqlite_autoindex_history_chunks_1" in plan(_CHUNK_COUNTS)  # counts, no rows
+        stale = plan(_STALE)  # the pages' index, then a last chunk's row by its key
+        assert "COVERING INDEX ix_history_pages_steps" in stale and "sqlite_autoindex_history_chunks_1" in stale
         pages = plan(_PAGES, 0, 10)
         assert "USING INDEX ix_history_pages_steps" in pages and "TEMP B-TREE" not in pages  # no sorter
 

@@ -122,9 +122,15 @@ def plan(conn: Any, runs: Sequence[Any], kids: dict[str, int], window: int) -> I
         unheld: dict[int, list[tuple[int, int, int]]] = {}  # each run's chunks no page holds: steps, number
         # A page's steps are its chunks' steps: so the pages and the chunks no page holds
         # give each key's steps and points without reading a held chunk's row.
-        for pk, kid, lo, hi, n in _query(conn, _PAGE_SPANS, pks, ids):
-            by_key[(pk, kid)] = (lo, hi, int(n))
-        for pk, kid, no, lo, hi, n in _query(conn, _UNHELD, pks, ids):
+        tiled: dict[tuple[int, int, int], int] = {}  # chunks 0 .. n - 1 held, per run, key and stream
+        for pk, kid, stream, lo, hi, n, count, first, end, widest, off in _query(conn, _PAGE_SPANS, pks, ids):
+            a, b, m = by_key.get((pk, kid), (lo, hi, 0))
+            by_key[(pk, kid)] = (min(a, lo), max(b, hi), m + int(n))
+            if first == 0 and count == end and widest <= chunks.PAGE_GROUP and off == 0:
+                tiled[(pk, kid, stream)] = int(end)  # whole groups from chunk 0 on, none missing
+        probe = _to_probe(conn, pks, ids, tiled)
+        found = _query(conn, _UNHELD, sorted({pk for pk, _ in probe}), sorted({k for _, k in probe})) if probe else []
+        for pk, kid, no, lo, hi, n in found:
             unheld.setdefault(pk, []).append((lo, hi, no))
             a, b, m = by_key.get((pk, kid), (lo, hi, 0))
             by_key[(pk, kid)] = (min(a, lo), max(b, hi), m + int(n))
@@ -161,6 +167,18 @@ def plan(conn: Any, runs: Sequence[Any], kids: dict[str, int], window: int) -> I
                 yield [Segment(run, a, b, _first_unheld(ranges, a, b))]
     if group:
         yield group
+
+
+def _to_probe(conn: Any, pks: list[int], kids: list[int], tiled: dict[tuple[int, int, int], int]) -> set[tuple[int, int]]:
+    """The (run, key) pairs whose chunks must each be asked "does a page hold you?"
+    (``_UNHELD``: ~0.45 us a chunk, 6.6 of the plan's 9 ms for 100 runs x 100k steps).
+    The others' chunks are all held, which needs no probe: in each of their streams, the
+    chunks (numbers 0 .. n - 1, counted in the chunks' index) are those that pages tile
+    from chunk 0 on (``tiled``), and no page of a run's last group is short of its last
+    chunk (``_STALE``)."""
+    stale = set(map(tuple, _query(conn, _STALE, pks, kids)))
+    return {(pk, kid) for pk, kid, stream, count, last in _query(conn, _CHUNK_COUNTS, pks, kids)
+            if tiled.get((pk, kid, stream)) != count or last != count - 1 or (pk, kid, stream) in stale}
 
 
 def _first_unheld(chunks_: list[tuple[int, int, int]], lo: int, hi: int) -> int | None:
@@ -316,11 +334,25 @@ _HELD = ("EXISTS (SELECT 1 FROM history_pages p WHERE p.run_pk = c.run_pk AND p.
          f"AND (c.chunk_no < p.chunk_no + p.chunks - 1 OR {_POINTS.format(t='p.')} = p.chunks * {chunks.CHUNK_POINTS} "
          f"OR c.n = p.points - (p.chunks - 1) * {chunks.CHUNK_POINTS}))")
 
-#: Per run and key, the pages' first and last step and points, from their index
-#: ``ix_history_pages_steps``; and each chunk no page holds (``plan``).
-_PAGE_SPANS = (f"SELECT run_pk, key_id, min(step_first), max(step_last), sum({_POINTS.format(t='')}) "
+#: Per run, key and stream, from the pages' index ``ix_history_pages_steps``: their first
+#: and last step and points, and which chunks they hold: how many, the first, one past the
+#: last, the most in a page, and whether each starts a group (``plan``, ``_to_probe``; the
+#: remainder by integer division: psycopg takes ``%`` for a placeholder).
+_PAGE_SPANS = (f"SELECT run_pk, key_id, stream_pk, min(step_first), max(step_last), sum({_POINTS.format(t='')}), "
+               f"sum(chunks), min(chunk_no), max(chunk_no + chunks), max(chunks), sum(chunk_no - chunk_no / {chunks.PAGE_GROUP} * {chunks.PAGE_GROUP}) "
                f"FROM history_pages WHERE run_pk IN ({{pks}}) AND key_id IN ({{kids}}) AND {_SOUND.format(t='')} "
-               "GROUP BY run_pk, key_id")
+               "GROUP BY run_pk, key_id, stream_pk")
+#: Per run, key and stream, the chunks' count and last number, from their primary key.
+_CHUNK_COUNTS = ("SELECT run_pk, key_id, stream_pk, count(*), max(chunk_no) FROM history_chunks{chunks_pk} "
+                 "WHERE run_pk IN ({pks}) AND key_id IN ({kids}) GROUP BY run_pk, key_id, stream_pk")
+#: The pages of a run's last group whose last chunk no longer has the points they hold of it
+#: (written again after the page; see ``_HELD``).
+_STALE = ("SELECT p.run_pk, p.key_id, p.stream_pk FROM history_pages p{pages_steps} JOIN history_chunks c "
+          "ON c.run_pk = p.run_pk AND c.key_id = p.key_id AND c.stream_pk = p.stream_pk "
+          "AND c.chunk_no = p.chunk_no + p.chunks - 1 "
+          f"WHERE p.run_pk IN ({{pks}}) AND p.key_id IN ({{kids}}) AND p.points < p.chunks * {chunks.CHUNK_POINTS} "
+          f"AND c.n <> p.points - (p.chunks - 1) * {chunks.CHUNK_POINTS}")
+#: Each chunk no page holds, of the (run, key) pairs ``_to_probe`` names.
 _UNHELD = ("SELECT c.run_pk, c.key_id, c.chunk_no, c.step_min, c.step_max, c.n FROM history_chunks c{chunks_pk} "
            f"WHERE c.run_pk IN ({{pks}}) AND c.key_id IN ({{kids}}) AND NOT {_HELD}")
 
