@@ -45,6 +45,19 @@ def test_the_project_s_runs_are_the_query_api_s(reads: DirectReads) -> None:
     assert reads.project_runs("someone-else", "p") is None
 
 
+def test_the_export_reads_only_the_columns_it_uses(reads: DirectReads) -> None:
+    """``trackline export`` asks for a run's pk, id, row count and rewinds (``RunRow``):
+    config, summary and metadata are not read, nor their JSON decoded."""
+    from trackline.cli.export import RunRow
+
+    entity = trackline.Api().default_entity
+    full = reads.project_runs(entity, "p")
+    some = reads.project_runs(entity, "p", RunRow.COLUMNS)
+    assert full is not None and some is not None
+    assert some == [{k: r[k] for k in (*RunRow.COLUMNS, "entity", "project")} for r in full]
+    assert reads.get_run(entity, "p", "a", RunRow.COLUMNS) == some[0]
+
+
 def test_a_run_s_row_is_the_query_api_s(reads: DirectReads) -> None:
     entity = trackline.Api().default_entity
     for project, run_id in (("p", "a"), ("p", "c"), ("other", "a")):

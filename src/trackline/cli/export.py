@@ -162,6 +162,9 @@ class RunRow:
     to copy pages)."""
 
     __slots__ = ("_row",)
+    #: What the export reads of a run's row (the reader: its pk and rewinds): the rest
+    #: (config, summary, metadata) is not read, nor its JSON decoded.
+    COLUMNS = ("pk", "run_id", "history_rows", "history_cutoffs")
 
     def __init__(self, row: dict[str, Any]) -> None:
         self._row = row
@@ -187,7 +190,7 @@ def _direct(api: Any, target: str) -> tuple[Any, bool, str, list[dict[str, Any]]
     if source is None:
         return None
     named = project_path(api, target)
-    rows = source.project_runs(*named) if named else None
+    rows = source.project_runs(*named, RunRow.COLUMNS) if named else None
     if rows is not None:
         return source, True, "/".join(named or ()), rows
     # A run by path; a bare run id (searched in every project) and a run folder are the
@@ -195,7 +198,7 @@ def _direct(api: Any, target: str) -> tuple[Any, bool, str, list[dict[str, Any]]
     if ("/" in target.strip("/") or ":" in target) and not os.path.isdir(target):
         with suppress(ValueError):
             entity, project, run_id = api._parse_path(target)
-            row = source.get_run(entity, project, run_id)
+            row = source.get_run(entity, project, run_id, RunRow.COLUMNS)
             if row is not None:
                 return source, False, f"{entity}/{project}/{run_id}", [row]
     source.close()

@@ -87,23 +87,25 @@ class DirectReads:
     def close(self) -> None:
         self.conn.close()
 
-    def project_runs(self, entity: str, project: str) -> list[dict[str, Any]] | None:
+    def project_runs(self, entity: str, project: str, columns: Sequence[str] = ("*",)) -> list[dict[str, Any]] | None:
         """The project's runs, oldest first (``Api.runs(path, order="+created_at")``), as the
-        query API's rows: every ``runs`` column, JSON decoded, plus ``entity`` and
-        ``project``. None when there is no such project. Unlike ``SQLStore``, a running
-        run whose heartbeat stopped is not marked crashed here (that is a write)."""
+        query API's rows: every ``runs`` column (or those of ``columns``), JSON decoded,
+        plus ``entity`` and ``project``. None when there is no such project. Unlike
+        ``SQLStore``, a running run whose heartbeat stopped is not marked crashed here (that
+        is a write)."""
         if self.conn.execute("SELECT 1 FROM projects WHERE entity = ? AND name = ?", (entity, project)).fetchone() is None:
             return None
-        return self._runs("p.entity = ? AND p.name = ? ORDER BY r.created_at, r.pk", (entity, project))
+        return self._runs("p.entity = ? AND p.name = ? ORDER BY r.created_at, r.pk", (entity, project), columns)
 
-    def get_run(self, entity: str, project: str, run_id: str) -> dict[str, Any] | None:
+    def get_run(self, entity: str, project: str, run_id: str, columns: Sequence[str] = ("*",)) -> dict[str, Any] | None:
         """One run's row (``Api.run("entity/project/run_id")``); None when there is none."""
-        rows = self._runs("p.entity = ? AND p.name = ? AND r.run_id = ?", (entity, project, run_id))
+        rows = self._runs("p.entity = ? AND p.name = ? AND r.run_id = ?", (entity, project, run_id), columns)
         return rows[0] if rows else None
 
-    def _runs(self, where: str, params: tuple[Any, ...]) -> list[dict[str, Any]]:
+    def _runs(self, where: str, params: tuple[Any, ...], columns: Sequence[str]) -> list[dict[str, Any]]:
+        picked = ", ".join(f"r.{c}" for c in columns)  # our own names (``RUN_COLUMNS``), not user input
         cur = self.conn.execute(
-            "SELECT r.*, p.entity AS entity, p.name AS project FROM runs r JOIN projects p ON p.id = r.project_id "
+            f"SELECT {picked}, p.entity AS entity, p.name AS project FROM runs r JOIN projects p ON p.id = r.project_id "
             f"WHERE {where}", params)
         names = [d[0] for d in cur.description]
         json_at = [i for i, n in enumerate(names) if n in JSON_RUN_COLUMNS]
