@@ -5,27 +5,29 @@ again) and their steps are evenly spaced (every step, or every n-th), the store 
 their values packed as a Parquet page holds them: float64, byte-stream-split, one zstd
 frame (``storage/chunks.py``, table ``history_pages``), with the page's first and last
 step. When a run's stream ends, its last, incomplete group gets a page too, which says how
-many points it holds (0008): so a finished run is copied whole. So the export does not encode them (pyarrow spent ~0.25 CPU-s encoding 10M rows): it
-reads each page's bytes and writes them as one ``DATA_PAGE_V2`` of the output
-(``cli/parquet_file.py``), adding only what the page needs around them: the definition
-levels (which rows of the output hold a value of this key) and a header. ``run_id`` and
-``_step`` come from the pages' step ranges (evenly spaced steps encode to a few bytes per
-128 rows); a page's 16 chunk rows are not read at all. The file holds what the pyarrow
-writer wrote: one row per (run, step) where any exported key was logged, the same columns,
-types, statistics and values.
+many points it holds (0008): so a finished run is copied whole. So the export does not
+encode them (pyarrow spent ~0.25 CPU-s encoding 10M rows): it reads each page's bytes and
+writes them as one ``DATA_PAGE_V2`` of the output (``cli/parquet_file.py``), adding only
+what the page needs around them: the definition levels (which rows of the output hold a
+value of this key) and a header. ``run_id`` and ``_step`` come from the pages' step ranges
+(evenly spaced steps encode to a few bytes per 128 rows); a page's chunk rows are not read
+at all. The file holds what the pyarrow writer wrote: one row per (run, step) where any
+exported key was logged, the same columns, types, statistics and values.
 
 Row groups: small runs several to a group, a big run in windows of whole pages' steps,
 each holding about :func:`window_rows` (memory stays bounded: a few groups at a time).
 What has no page (a live run's last chunks; integer metrics; unevenly spaced steps; stores
-written before pages existed) is packed here from the raw chunks, one page a chunk; so is what a window's edge cuts out of a page. A run's window whose steps
-overlap (a step logged twice) or that was rewound (``resume_from``), or one of whose pages
-is damaged, is read through the query API's reader, which applies the store's rules (the
-last write of a step wins, rewinds hide steps), and packed here.
+written before pages existed) is packed here from the raw chunks, one page a chunk; so is
+what a window's edge cuts out of a page. A run's window whose steps overlap (a step logged
+twice) or that was rewound (``resume_from``), or one of whose pages is damaged, is read
+through the query API's reader, which applies the store's rules (the last write of a step
+wins, rewinds hide steps), and packed here.
 
 Used when every exported key is numeric, the compression is zstd and the store is the
 SQL store in this process; otherwise ``export_writers.ParquetWriter`` (pyarrow). On a
 SQLite store the export of a project reads it through the driver (``storage/sql/direct.py``):
-the command then never imports SQLAlchemy unless a window is read on the reader's rules.
+the command then never imports SQLAlchemy unless a window is read on the reader's rules,
+nor numpy unless something is packed here.
 """
 
 from __future__ import annotations
@@ -169,7 +171,8 @@ def plan(conn: Any, runs: Sequence[Any], kids: dict[str, int], window: int) -> I
         yield group
 
 
-def _to_probe(conn: Any, pks: list[int], kids: list[int], tiled: dict[tuple[int, int, int], int]) -> set[tuple[int, int]]:
+def _to_probe(conn: Any, pks: list[int], kids: list[int],
+              tiled: dict[tuple[int, int, int], int]) -> set[tuple[int, int]]:
     """The (run, key) pairs whose chunks must each be asked "does a page hold you?"
     (``_UNHELD``: ~0.45 us a chunk, 6.6 of the plan's 9 ms for 100 runs x 100k steps).
     The others' chunks are all held, which needs no probe: in each of their streams, the
@@ -249,8 +252,9 @@ class PageExport:
         # chunks read here too, and the overlap sends the window through the reader. (In the
         # other order its chunks would be left out as held, and the page not read.)
         # A long run's windows are found whole in pages, but where a chunk no page holds is
-        # (a live run's last ones, an uneven group): the chunks' index is not walked once a window (which made a 10M-step run's export
-        # spend 0.09 s on 77 walks of its 4,883 chunks).
+        # (a live run's last ones, an uneven group): the chunks' index is not walked once a
+        # window (which made a 10M-step run's export spend 0.09 s on 77 walks of its 4,883
+        # chunks).
         starts = [s.unheld_from for s in group if s.unheld_from is not None]
         for r in _query(conn, _CHUNKS, pks, ids, min(starts), lo, hi) if starts else ():
             stored.setdefault((r[0], names[r[1]]), []).append(
@@ -339,7 +343,8 @@ _HELD = ("EXISTS (SELECT 1 FROM history_pages p WHERE p.run_pk = c.run_pk AND p.
 #: last, the most in a page, and whether each starts a group (``plan``, ``_to_probe``; the
 #: remainder by integer division: psycopg takes ``%`` for a placeholder).
 _PAGE_SPANS = (f"SELECT run_pk, key_id, stream_pk, min(step_first), max(step_last), sum({_POINTS.format(t='')}), "
-               f"sum(chunks), min(chunk_no), max(chunk_no + chunks), max(chunks), sum(chunk_no - chunk_no / {chunks.PAGE_GROUP} * {chunks.PAGE_GROUP}) "
+               "sum(chunks), min(chunk_no), max(chunk_no + chunks), max(chunks), "
+               f"sum(chunk_no - chunk_no / {chunks.PAGE_GROUP} * {chunks.PAGE_GROUP}) "
                f"FROM history_pages WHERE run_pk IN ({{pks}}) AND key_id IN ({{kids}}) AND {_SOUND.format(t='')} "
                "GROUP BY run_pk, key_id, stream_pk")
 #: Per run, key and stream, the chunks' count and last number, from their primary key.
@@ -438,8 +443,8 @@ def _copy_plan(seg: Segment, stored_by_key: dict[str, list[_Stored]]) -> _Copied
     twice, in two chunks, two streams or a chunk: the reader's rules decide which value
     stays). ``stored_by_key``: each key's pages and other chunks, in stream and chunk order.
     A page all of whose steps are inside the segment is copied as it is; anything else (a
-    live run's last chunks, integers, chunks whose steps are not evenly spaced, a page the segment's edge
-    cuts, stores older than pages) is unpacked and packed here."""
+    live run's last chunks, integers, chunks whose steps are not evenly spaced, a page the
+    segment's edge cuts, stores older than pages) is unpacked and packed here."""
     pieces: dict[str, list[_Piece]] = {}
     ranges: list[tuple[int, int, int]] = []  # each key's (first, last, stride) when evenly spaced
     arrays: list[np.ndarray] = []
