@@ -108,12 +108,37 @@ def even_span(steps: np.ndarray) -> tuple[int, int] | None:
     return first, last
 
 
+_ZSTD_MAGIC = b"\x28\xb5\x2f\xfd"
+
+
 def frame_size(blob: bytes) -> int:
-    """The content size a :func:`pack_f8` frame says it holds; -1 when it is not a frame."""
-    try:
-        return int(zstandard.frame_content_size(blob))
-    except zstandard.ZstdError:
+    """The content size a :func:`pack_f8` frame says it holds; -1 when it is not one whole
+    zstd frame with its size: its header is read, and its blocks' headers walked to check
+    that the last one ends where ``blob`` does (a frame cut short, or with bytes after it,
+    is no frame). A few block headers a page, without decompressing it; what is inside a
+    block (no checksum is written) is not checked."""
+    n = len(blob)
+    if n < 6 or blob[:4] != _ZSTD_MAGIC:
         return -1
+    descriptor = blob[4]
+    fcs_flag, single, checksum, dict_flag = descriptor >> 6, descriptor >> 5 & 1, descriptor >> 2 & 1, descriptor & 3
+    at = 5 + (not single) + (0, 1, 2, 4)[dict_flag]
+    fcs_bytes = (1 if single else 0, 2, 4, 8)[fcs_flag]
+    if not fcs_bytes or at + fcs_bytes > n:
+        return -1  # no content size: the export needs it
+    size = int.from_bytes(blob[at : at + fcs_bytes], "little") + (256 if fcs_bytes == 2 else 0)
+    at += fcs_bytes
+    while True:
+        if at + 3 > n:
+            return -1
+        header = int.from_bytes(blob[at : at + 3], "little")
+        kind, length = header >> 1 & 3, header >> 3
+        if kind == 3:
+            return -1  # reserved block type
+        at += 3 + (1 if kind == 1 else length)  # an RLE block holds one byte
+        if header & 1:  # the last block
+            break
+    return size if at + 4 * checksum == n else -1
 
 
 def unpack_f8(blob: bytes, n: int) -> np.ndarray:

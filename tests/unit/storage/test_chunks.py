@@ -111,3 +111,19 @@ def test_even_span_is_the_range_of_evenly_spaced_steps_only(first: int, d: int, 
     bent[i] += delta
     assert chunks.even_span(bent) is None or (i in (0, n - 1) and n == 2)
     assert chunks.even_span(steps[:1]) is None and chunks.even_span(steps[::-1]) is None
+
+
+@settings(max_examples=200, deadline=None)
+@given(values=st.lists(st.floats(allow_nan=True), max_size=3000), cut=st.integers(1, 12))
+def test_a_frame_says_its_size_only_when_whole(values: list[float], cut: int) -> None:
+    """``frame_size`` agrees with zstandard on a whole frame, and refuses one cut short or
+    with bytes after it (the export would copy it into a file no reader can open)."""
+    import zstandard
+
+    blob = chunks.pack_f8(np.array(values, dtype=np.float64))
+    assert chunks.frame_size(blob) == zstandard.frame_content_size(blob) == 8 * len(values)
+    assert chunks.frame_size(blob[: max(0, len(blob) - cut)]) == -1
+    assert chunks.frame_size(blob + b"\0" * cut) == -1
+    checked = zstandard.ZstdCompressor(level=1, write_checksum=True).compress(b"x" * 100 * cut)
+    assert chunks.frame_size(checked) == 100 * cut and chunks.frame_size(checked[:-1]) == -1
+    assert chunks.frame_size(b"\x00\x11\x22\x33") == -1
