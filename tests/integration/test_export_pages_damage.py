@@ -30,9 +30,10 @@ from trackline.storage.base import RunKey
 pytest.importorskip("pyarrow.parquet")
 
 
-def _write(root: Path, run_id: str, streams: list[tuple[int, int, bool]], every: int = 1) -> None:
+def _write(root: Path, run_id: str, streams: list[tuple[int, int, bool]], every: int = 1, after: int = 0) -> None:
     """Run ``run_id`` of project "damage": each stream ``(first step, last step + 1, ended)``
-    logs float ``x`` (every ``every``-th step) and integer ``n``, in batches of 5,000."""
+    logs float ``x`` (every ``every``-th step) and integer ``n``, in batches of 5,000; the
+    last stream then logs ``after`` steps more after its end (its last pages go stale)."""
     with isolated_env(root):
         run = make_run("damage", run_id)
     store = open_store(str(store_path(root)))
@@ -40,11 +41,11 @@ def _write(root: Path, run_id: str, streams: list[tuple[int, int, bool]], every:
         for s, (lo, hi, ended) in enumerate(streams):
             sid = (100 + s).to_bytes(16, "big")
             writer = store.stream_writer(RunKey(run.entity, "damage", run_id), sid)
-            starts = range(lo, hi, 5000)
+            starts = [*range(lo, hi, 5000), *([hi] if s == len(streams) - 1 and after else [])]
             for i, a in enumerate(starts):
-                steps = np.arange(a, min(a + 5000, hi))
+                steps = np.arange(a, min(a + 5000, hi if a < hi else hi + after))
                 steps = steps[steps % every == 0]
-                ch = Changes(stream_id=sid, first_seq=i + 1, last_seq=i + 1, ended=ended and i == len(starts) - 1)
+                ch = Changes(stream_id=sid, first_seq=i + 1, last_seq=i + 1, ended=ended and a < hi <= a + 5000)
                 ch.points = {"x": (steps, np.sin(steps / 77.0)), "n": (steps, steps // 10)}
                 ch.rows = len(steps)
                 writer.apply(ch)
@@ -59,6 +60,7 @@ def root(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
     _write(root, "thirds", [(0, 120_000, True)], every=3)  # 40,000 points: 2 pages
     _write(root, "resumed", [(0, 36_000, True), (36_000, 45_000, False)])  # 2 pages; a live stream
     _write(root, "live", [(0, 34_000, False)])  # 1 page; its last chunks have none
+    _write(root, "late", [(0, 20_000, True)], after=300)  # 1 page, stale: read through the reader
     yield root
 
 
@@ -115,8 +117,11 @@ def test_damaged_or_missing_pages_never_change_the_file(root: Path, tmp_path_fac
 def test_the_undamaged_store_is_copied_where_it_can_be(root: Path, tmp_path_factory: pytest.TempPathFactory,
                                                        monkeypatch: pytest.MonkeyPatch) -> None:
     """The property's starting point copies pages (3 + 2 + 2 + 1 of x) and packs the rest:
-    the integers, the live stream's and the live run's last chunks."""
+    the integers, the live stream's and the live run's last chunks. The run written after
+    its end is read through the reader: its last page is short of its last chunk."""
     copy = tmp_path_factory.mktemp("whole")
     shutil.copytree(root / "home", copy / "home")
-    _, made = export(copy, monkeypatch, "damage", "pages")
-    assert made is not None and made.read_segments == 0 and made.copied_pages == 8
+    pages, made = export(copy, monkeypatch, "damage", "pages")
+    arrow, _ = export(copy, monkeypatch, "damage", "arrow", pyarrow=True)
+    assert made is not None and made.read_segments == 1 and made.copied_pages == 8
+    assert_same_file_contents(pages, arrow)
