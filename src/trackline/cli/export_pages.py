@@ -178,7 +178,10 @@ def _to_probe(conn: Any, pks: list[int], kids: list[int],
     The others' chunks are all held, which needs no probe: in each of their streams, the
     chunks (numbers 0 .. n - 1, counted in the chunks' index) are those that pages tile
     from chunk 0 on (``tiled``), and no page of a run's last group is short of its last
-    chunk (``_STALE``)."""
+    chunk (``_STALE``). Where no page tiles anything (a store written before pages, live
+    runs only) every pair is probed, without those two queries."""
+    if not tiled:
+        return {(pk, kid) for pk in pks for kid in kids}
     stale = set(map(tuple, _query(conn, _STALE, pks, kids)))
     return {(pk, kid) for pk, kid, stream, count, last in _query(conn, _CHUNK_COUNTS, pks, kids)
             if tiled.get((pk, kid, stream)) != count or last != count - 1 or (pk, kid, stream) in stale}
@@ -323,6 +326,10 @@ _POINTS = f"coalesce({{t}}points, {{t}}chunks * {chunks.CHUNK_POINTS})"
 _SOUND = (f"{{t}}step_first IS NOT NULL AND {_POINTS} > ({{t}}chunks - 1) * {chunks.CHUNK_POINTS} "
           f"AND {_POINTS} <= {{t}}chunks * {chunks.CHUNK_POINTS} AND {{t}}step_last - {{t}}step_first >= {_POINTS} - 1")
 
+#: The points a page of a run's last group (``p.points`` set) holds of its last chunk: what
+#: that chunk must still hold for the page to stand for it (``_HELD``, ``_STALE``).
+_LAST_CHUNK_POINTS = f"p.points - (p.chunks - 1) * {chunks.CHUNK_POINTS}"
+
 #: Whether a page holds the chunk ``c``: a short probe (a page holds at most PAGE_GROUP
 #: chunks) on columns of the chunks' primary key, so SQLite answers it from that index before
 #: it reads the chunk's row: the rows of a page's 16 chunks are never read, which for a
@@ -336,7 +343,7 @@ _HELD = ("EXISTS (SELECT 1 FROM history_pages p WHERE p.run_pk = c.run_pk AND p.
          f"AND p.stream_pk = c.stream_pk AND p.chunk_no BETWEEN c.chunk_no - {chunks.PAGE_GROUP - 1} AND c.chunk_no "
          f"AND p.chunk_no + p.chunks > c.chunk_no AND {_SOUND.format(t='p.')} "
          f"AND (c.chunk_no < p.chunk_no + p.chunks - 1 OR {_POINTS.format(t='p.')} = p.chunks * {chunks.CHUNK_POINTS} "
-         f"OR c.n = p.points - (p.chunks - 1) * {chunks.CHUNK_POINTS}))")
+         f"OR c.n = {_LAST_CHUNK_POINTS}))")
 
 #: Per run, key and stream, from the pages' index ``ix_history_pages_steps``: their first
 #: and last step and points, and which chunks they hold: how many, the first, one past the
@@ -356,7 +363,7 @@ _STALE = ("SELECT p.run_pk, p.key_id, p.stream_pk FROM history_pages p{pages_ste
           "ON c.run_pk = p.run_pk AND c.key_id = p.key_id AND c.stream_pk = p.stream_pk "
           "AND c.chunk_no = p.chunk_no + p.chunks - 1 "
           f"WHERE p.run_pk IN ({{pks}}) AND p.key_id IN ({{kids}}) AND p.points < p.chunks * {chunks.CHUNK_POINTS} "
-          f"AND c.n <> p.points - (p.chunks - 1) * {chunks.CHUNK_POINTS}")
+          f"AND c.n <> {_LAST_CHUNK_POINTS}")
 #: Each chunk no page holds, of the (run, key) pairs ``_to_probe`` names.
 _UNHELD = ("SELECT c.run_pk, c.key_id, c.chunk_no, c.step_min, c.step_max, c.n FROM history_chunks c{chunks_pk} "
            f"WHERE c.run_pk IN ({{pks}}) AND c.key_id IN ({{kids}}) AND NOT {_HELD}")
