@@ -99,6 +99,19 @@ def test_compression_options_are_for_parquet_only(root: Path) -> None:
     assert p.returncode == 2 and "apply to --format parquet" in p.stderr
 
 
+@pytest.mark.parametrize("where", ["a-file/x.parquet", "../work/a-file/deeper/x.csv"])
+def test_an_output_path_that_cannot_be_written_is_a_clear_error(root: Path, where: str) -> None:
+    """A folder that is a file (or any path the export cannot create a file in): exit code
+    2 and a message naming -o, before anything is read; no traceback, no file left."""
+    work = root / "work"
+    (work / "a-file").write_text("not a folder")
+    p = export(root, "p", "-o", str(work / where))
+    assert p.returncode == 2, p.stderr
+    assert "'-o'" in p.stderr and "cannot write" in p.stderr and "Traceback" not in p.stderr
+    assert (work / "a-file").read_text() == "not a folder"
+    assert not list(work.glob("*.part"))
+
+
 def test_numeric_export_does_not_import_pandas(root: Path) -> None:
     out = root / "work" / "nums.parquet"
     code = (

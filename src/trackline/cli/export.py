@@ -410,9 +410,14 @@ def export_cmd(target: str, fmt: str | None, keys: tuple[str, ...], output: str 
     if output == "-":
         rows = run_export(sys.stdout)
     else:
-        os.makedirs(os.path.dirname(os.path.abspath(output)) or ".", exist_ok=True)
-        _remove_stale_parts(output)
         tmp = f"{output}.{os.getpid()}.part"
+        try:
+            os.makedirs(os.path.dirname(os.path.abspath(output)) or ".", exist_ok=True)
+            _remove_stale_parts(output)
+            open(tmp, "wb").close()  # the folder takes a file: say so now, not after reading
+        except OSError as exc:
+            raise click.BadParameter(f"cannot write {output!r} there: {exc.strerror or exc}; "
+                                     "give a path in a folder you can write to", param_hint="'-o'") from exc
         try:
             if fmt == "parquet" and pages_apply():
                 with open(tmp, "wb") as fp:
