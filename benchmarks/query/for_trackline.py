@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import resource
+import shutil
 import statistics
 import subprocess
 import sys
@@ -209,10 +210,16 @@ def _export(ds: dict[str, Any], work: Path, repeats: int, warmup: int) -> dict[s
     # PYTHONDONTWRITEBYTECODE set, as on this VM, every run compiled ~30 modules (~50 ms).
     env = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
 
-    def cli(cold: bool = False) -> int:
+    # Before each timed export (outside the clock, as for the plain write it is compared
+    # with): the last export's file is deleted; the store evicted for the cold runs.
+    def clear() -> None:
         target.unlink(missing_ok=True)
-        if cold:
-            evict(db)
+
+    def clear_cold() -> None:
+        clear()
+        evict(db)
+
+    def cli() -> int:
         before = resource.getrusage(resource.RUSAGE_CHILDREN)
         proc = subprocess.run([str(exe), "export", *args], capture_output=True, text=True, timeout=1800, env=env)
         after = resource.getrusage(resource.RUSAGE_CHILDREN)
@@ -223,15 +230,16 @@ def _export(ds: dict[str, Any], work: Path, repeats: int, warmup: int) -> dict[s
         info.update(json.loads(proc.stdout))
         return int(info["rows"])
 
-    def inproc() -> int:
+    def inproc() -> None:
         from trackline.cli.export import export_cmd
 
-        target.unlink(missing_ok=True)
         export_cmd.main(args, standalone_mode=False)
+
+    def rows_written(_: Any) -> int:  # read back after the clock stops
         return pq.ParquetFile(target).metadata.num_rows
 
     rows = ds["runs"] * ds["steps"]
-    res: dict[str, Any] = {"cli": timed(cli, repeats, warmup, expect=rows)}
+    res: dict[str, Any] = {"cli": timed(cli, repeats, warmup, expect=rows, before=clear)}
     # timed()'s cpu_s is this process's; the command's own CPU time is its child's.
     res["cli"]["child_cpu_s"] = statistics.median(child_cpu[warmup:])
     res["cli"]["raw_child_cpu_s"] = child_cpu[warmup:]
@@ -239,18 +247,18 @@ def _export(ds: dict[str, Any], work: Path, repeats: int, warmup: int) -> dict[s
     # before each run (the program's own files stay cached). What the command then reads
     # from the disk, and how fast this disk reads a file from start to end.
     done = len(child_read)
-    res["cli_cold_store"] = timed(lambda: cli(cold=True), repeats, 0, expect=rows)
+    res["cli_cold_store"] = timed(cli, repeats, 0, expect=rows, before=clear_cold)
     res["cli_cold_store"]["disk_read_bytes"] = statistics.median(child_read[done:])
     res["cli_cold_store"]["store_bytes"] = sum(f.stat().st_size for f in db.parent.glob(db.name + "*"))
     res["disk_read"] = cold_read_speed(db)
-    res["in_process"] = timed(inproc, repeats, warmup, expect=rows)
-    res["threads"] = _busy(inproc, rows)
+    res["in_process"] = timed(inproc, repeats, warmup, expect=rows, before=clear, count_of=rows_written)
+    res["threads"] = _busy(inproc, rows_written, clear, rows)
     size = target.stat().st_size
     # The columns' own bytes (int64 steps, float64 metrics; run_id left out): what an
     # export writes with no encoding or compression at all.
     raw_bytes = rows * 8 * (len(info.get("columns") or []) - 1)
     res.update(rows=rows, metric_points=rows, columns=info.get("columns"), bytes=size, raw_bytes=raw_bytes,
-               disk=disk_speed(work, size), disk_raw=disk_speed(work, raw_bytes),
+               disk=disk_speed(work, size), disk_raw=disk_speed(work, raw_bytes), copy=copy_speed(work, target),
                store=_history_bytes(store_path(work), ds["name"]))
     # Each --compression, in-process, timed as the default was (one run alone swung by +-20%
     # on the shared 2-core VM): time and size.
@@ -259,7 +267,7 @@ def _export(ds: dict[str, Any], work: Path, repeats: int, warmup: int) -> dict[s
     for option in (["--compression", "lz4"], ["--compression", "snappy"], ["--compression", "none"],
                    ["--plain-encoding"]):
         args[:] = [*base, *option]
-        t = timed(inproc, repeats, warmup, expect=rows)
+        t = timed(inproc, repeats, warmup, expect=rows, before=clear, count_of=rows_written)
         res["compressions"][" ".join(option)] = {"wall_s": t["wall_s"], "cpu_s": t["cpu_s"],
                                                  "bytes": target.stat().st_size}
     args[:] = base
@@ -267,7 +275,7 @@ def _export(ds: dict[str, Any], work: Path, repeats: int, warmup: int) -> dict[s
     # were copied; still the writer for text columns and the options above).
     os.environ["TRACKLINE_EXPORT_PYARROW"] = "1"
     try:
-        t = timed(inproc, repeats, warmup, expect=rows)
+        t = timed(inproc, repeats, warmup, expect=rows, before=clear, count_of=rows_written)
     finally:
         del os.environ["TRACKLINE_EXPORT_PYARROW"]
     res["compressions"]["zstd, pyarrow's writer"] = {"wall_s": t["wall_s"], "cpu_s": t["cpu_s"],
@@ -278,7 +286,7 @@ def _export(ds: dict[str, Any], work: Path, repeats: int, warmup: int) -> dict[s
     return res
 
 
-def _busy(inproc: Any, rows: int) -> dict[str, float]:
+def _busy(inproc: Any, rows_written: Any, clear: Any, rows: int) -> dict[str, float]:
     """One more in-process export, with the time each of its threads spent working: the
     reading thread reading row groups' chunks and pages from the store and planning their
     pages, the main thread writing them (``cli/export_pages.py``). The larger is the floor
@@ -305,10 +313,12 @@ def _busy(inproc: Any, rows: int) -> dict[str, float]:
 
     PageExport._read_group, PageExport._write_group = read, write  # type: ignore[method-assign]
     try:
+        clear()
         t = time.perf_counter()
-        if inproc() != rows:
-            raise RuntimeError("instrumented export wrote the wrong number of rows")
+        inproc()
         wall = time.perf_counter() - t
+        if rows_written(None) != rows:
+            raise RuntimeError("instrumented export wrote the wrong number of rows")
     finally:
         PageExport._read_group, PageExport._write_group = real_read, real_write  # type: ignore[method-assign]
     return {"wall_s": wall, "reading_thread_s": busy["read_s"], **busy}
@@ -354,6 +364,41 @@ def cold_read_speed(db: Path, repeats: int = 3) -> dict[str, Any]:
         times.append(time.perf_counter() - t)
     med = statistics.median(times)
     return {"bytes": size, "raw_s": times, "read_s": med, "read_bytes_per_s": size / med}
+
+
+def copy_speed(work: Path, src: Path, repeats: int = 3) -> dict[str, Any]:
+    """Copies of the exported file (page cache warm) to a new file in the same folder, with
+    fsync (medians of ``repeats``, interleaved): by the kernel (``shutil.copyfile``:
+    ``copy_file_range``/``sendfile``, no copy through this process) and through this process
+    (8 MB reads and writes). What any export of a store to a file does at least, reading the
+    bytes and writing them: the floor under a plain write of the bytes from memory."""
+    dst = work / "copy-speed.bin"
+    with open(src, "rb") as f:
+        while f.read(8 << 20):  # in the page cache, as the export's store is
+            pass
+
+    def kernel() -> None:
+        shutil.copyfile(src, dst)
+
+    def user() -> None:
+        with open(src, "rb") as f, open(dst, "wb") as g:
+            while block := f.read(8 << 20):
+                g.write(block)
+
+    raw: dict[str, list[float]] = {"kernel_fsync_s": [], "user_fsync_s": []}
+    for _ in range(repeats):
+        for label, copy in (("kernel_fsync_s", kernel), ("user_fsync_s", user)):
+            dst.unlink(missing_ok=True)
+            t = time.perf_counter()
+            copy()
+            fd = os.open(dst, os.O_RDONLY)
+            try:
+                os.fsync(fd)
+            finally:
+                os.close(fd)
+            raw[label].append(time.perf_counter() - t)
+            dst.unlink(missing_ok=True)
+    return {"bytes": src.stat().st_size, "raw": raw, **{k: statistics.median(v) for k, v in raw.items()}}
 
 
 def disk_speed(work: Path, size: int, repeats: int = 3) -> dict[str, Any]:
