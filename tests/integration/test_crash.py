@@ -80,6 +80,9 @@ def test_sigkill_loses_no_acknowledged_step(tmp_path: Path, trial: int) -> None:
     rows = {row["_step"]: row for row in run.scan_history(keys=["step_copy", "text"])}
     assert rows[acked]["text"] == f"s{acked}" and rows[acked]["step_copy"] == acked
     assert run.state == "crashed"
+    # It ran until its last row (not "no runtime", as a crashed run had).
+    last = max(row["_runtime"] for row in run.scan_history(keys=["_runtime"]))
+    assert run.runtime == pytest.approx(last, abs=1e-6)
 
 
 @pytest.mark.parametrize("sender", ["process", "thread"])

@@ -29,6 +29,7 @@ from trackline.api.history import (
 )
 from trackline.api.scan import HistoryScan
 from trackline.api.summary import RunSummary
+from trackline.storage.base import run_duration
 
 if TYPE_CHECKING:
     from trackline.api.api import Api
@@ -224,12 +225,9 @@ class Run:
 
     @property
     def runtime(self) -> float | None:
-        """Seconds the run has run (so far, for a live run)."""
-        rt = self._row.get("runtime")
-        if rt is None and self.state in ("running", "preempting"):
-            end = self._row.get("heartbeat_at") or time.time()
-            return max(0.0, float(end) - float(self._row["created_at"]))
-        return None if rt is None else float(rt)
+        """Seconds the run has run (so far, for a live run; until its last heartbeat, for a
+        run marked crashed without a runtime of its own)."""
+        return run_duration(self._row, now=self._row.get("heartbeat_at") or time.time())
 
     # -- the rest of W&B's fields -------------------------------------------------------------
 

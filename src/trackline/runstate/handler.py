@@ -232,7 +232,10 @@ class RunHandler:
         if self.state == "preempting":
             state = "preempted"  # it announced its preemption: resumable, not a crash
         self.state = state
-        fields: dict[str, Any] = {"state": state, "reason": "the process stopped without finishing the run"}
+        # It ran until its last record that we have (a killed process says no more).
+        runtime = max(0.0, self.last_ts - self.start_time) + self.runtime_offset
+        fields: dict[str, Any] = {"state": state, "reason": "the process stopped without finishing the run",
+                                  "runtime": runtime}
         if ts is not None:
             fields["finished_at"] = ts
         self._changes.run_fields.update(fields)

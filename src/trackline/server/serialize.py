@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-import time
 from typing import Any
 from urllib.parse import quote
+
+from trackline.storage.base import run_duration
 
 # Keys of the run row that go out unchanged.
 _FIELDS = (
@@ -27,7 +28,6 @@ _FIELDS = (
     "forked_from",
     "fork_step",
 )
-LIVE = ("running", "preempting")
 
 
 def run_path(entity: str, project: str, run_id: str) -> str:
@@ -45,21 +45,6 @@ def _public(d: dict[str, Any] | None) -> dict[str, Any]:
     return {k: v for k, v in (d or {}).items() if k != "_wandb"}
 
 
-def duration(row: dict[str, Any], now: float | None = None) -> float | None:
-    """Seconds the run ran (so far, while it runs)."""
-    if row.get("runtime") is not None and row.get("state") not in LIVE:
-        return float(row["runtime"])
-    start = row.get("created_at")
-    if start is None:
-        return None
-    end = row.get("finished_at") if row.get("state") not in LIVE else None
-    if end is None:
-        end = now if now is not None else time.time()
-        if row.get("state") not in LIVE:
-            end = row.get("heartbeat_at") or end
-    return max(0.0, float(end) - float(start))
-
-
 def run_json(row: dict[str, Any], detail: bool = False) -> dict[str, Any]:
     config = row.get("config") or {}
     out: dict[str, Any] = {
@@ -72,7 +57,7 @@ def run_json(row: dict[str, Any], detail: bool = False) -> dict[str, Any]:
     for f in _FIELDS:
         out[f] = row.get(f)
     out["tags"] = list(row.get("tags") or [])
-    out["duration"] = duration(row)
+    out["duration"] = run_duration(row)
     out["config"] = _public(config)
     out["summary"] = _public(row.get("summary"))
     out["pinned_keys"] = pinned_keys(config)

@@ -8,6 +8,7 @@ from one record stream", the read side is runs, projects and history columns.
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol
 
@@ -15,6 +16,28 @@ if TYPE_CHECKING:
     import numpy as np
 
     from trackline.runstate.changes import Changes
+
+
+#: The states of a run whose process is (as far as the store knows) still running.
+LIVE_STATES = ("running", "preempting")
+
+
+def run_duration(row: dict[str, Any], now: float | None = None) -> float | None:
+    """Seconds a run (a ``runs`` row) ran: its ``runtime`` once it ended; while it runs, up to
+    now. An ended run without one (a store written before crashed runs got theirs, or a run
+    marked crashed when its heartbeat stopped) ran until its last heartbeat, or until it
+    was marked ended."""
+    if row.get("runtime") is not None and row.get("state") not in LIVE_STATES:
+        return float(row["runtime"])
+    start = row.get("created_at")
+    if start is None:
+        return None
+    end = row.get("finished_at") if row.get("state") not in LIVE_STATES else None
+    if end is None:
+        end = now if now is not None else time.time()
+        if row.get("state") not in LIVE_STATES:
+            end = row.get("heartbeat_at") or end
+    return max(0.0, float(end) - float(start))
 
 
 @dataclass(frozen=True)

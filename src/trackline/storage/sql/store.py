@@ -14,12 +14,12 @@ import numpy as np
 from sqlalchemy import Connection, and_, bindparam, delete, func, select, update
 
 from trackline.storage import chunks
-from trackline.storage.base import RunKey
+from trackline.storage.base import LIVE_STATES, RunKey
 from trackline.storage.blobs import LocalBlobStore
 from trackline.storage.sql import schema as t
 from trackline.storage.sql.engine import make_engine, write_transaction
 from trackline.storage.sql.migrate import ensure_schema
-from trackline.storage.sql.writer import LIVE_STATES, RUN_FIELDS, SQLStreamWriter, insert_ignore
+from trackline.storage.sql.writer import RUN_FIELDS, SQLStreamWriter, insert_ignore
 
 
 class SQLStore:

@@ -14,7 +14,7 @@ from sqlalchemy import Connection, and_, func, or_, select, update
 
 from trackline.runstate.changes import Changes
 from trackline.storage import chunks
-from trackline.storage.base import RunKey
+from trackline.storage.base import LIVE_STATES, RunKey
 from trackline.storage.sql import schema as t
 from trackline.storage.sql.engine import write_transaction
 
@@ -37,7 +37,6 @@ RUN_FIELDS = (
     "runtime",
     "sweep_id",
 )
-LIVE_STATES = ("running", "preempting")
 
 
 def _insert(conn: Connection, table: Any) -> Any:
