@@ -97,7 +97,8 @@ def test_ls_runs_json_filter_sort_limit(root: Path) -> None:
         (["ls", "a/b/c"], "is a run path"),
         (["ls", "cli", "-f", "{not json"], "not JSON"),
         (["ls", "cli", "-f", '{"config.lr": {"$gtt": 1}}'], "unknown operator '$gtt'"),
-        (["ls", "cli", "-s", "+colour"], "unknown field 'colour'"),
+        (["ls", "cli", "-s", "+colour"], "Invalid value for --sort: order: unknown field 'colour'"),
+        (["ls", "cli", "-f", '{"colour": 1}'], "Invalid value for --filter: filters: unknown field 'colour'"),
         (["show", "nope"], "no run with id 'nope'"),
         (["show", "cli/nope"], "Could not find run"),
         (["show", "a/b/c/d/e"], "Invalid path"),
@@ -129,12 +130,16 @@ def test_show(root: Path) -> None:
     assert shown["history_keys"] == ["_runtime", "_timestamp", "acc", "loss", "note"]
     assert shown["files"] == [{"name": "model.bin", "size": 2}, {"name": "output.log", "size": 6}]
     assert shown["pinned_keys"] == []
+    # when it ended, as the query API and the REST API say
+    assert shown["finished_at"] and shown["finished_at"] >= shown["created_at"]
+    assert shown["runtime"] is not None
     # a bare run id and the run's folder find it too
     assert json.loads(ok(root, "show", "a1", "--json").stdout)["path"] == shown["path"]
     run_dir = next((root / "work" / "trackline").glob("offline-run-*-a1"))
     assert json.loads(ok(root, "show", str(run_dir), "--json").stdout)["path"] == shown["path"]
     text = ok(root, "show", "a2").stdout
     assert "failed" in text and "Config" in text and "lr" in text and "Summary" in text
+    assert "finished" in text.split("Config")[0]  # the head's "finished" row (the state is "failed")
 
 
 # -- export -----------------------------------------------------------------------------------
@@ -173,6 +178,9 @@ def test_export_jsonl_to_stdout_and_progress(root: Path) -> None:
     lines = [json.loads(line) for line in p.stdout.splitlines()]
     assert lines == [{"_step": 0, "loss": 5.0}, {"_step": 1, "loss": 4.0}]
     assert "export" in p.stderr and "2/2" in p.stderr  # the progress bar, on stderr
+    # The keys in the columns' order: run_id, _step, then the metrics (as CSV and Parquet).
+    p = ok(root, "export", "cli", "-F", "jsonl", "-o", "-", "-k", "acc,loss", "--no-progress")
+    assert [list(json.loads(line)) for line in p.stdout.splitlines()[:2]] == [["run_id", "_step", "acc", "loss"]] * 2
 
 
 # -- status -----------------------------------------------------------------------------------

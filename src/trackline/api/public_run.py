@@ -322,6 +322,7 @@ class Run:
             "exit_code": self.exit_code,
             "created_at": self.created_at,
             "heartbeat_at": self.heartbeat_at,
+            "finished_at": self.finished_at,
             "runtime": self.runtime,
             "tags": list(self.tags),
             "group": self.group,

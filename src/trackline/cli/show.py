@@ -57,6 +57,7 @@ def _print(run: Any, keys: list[str], files: list[dict[str, Any]]) -> None:
         ("name", run.name or ""),
         ("state", state + (f" ({run.reason})" if run.reason else "")),
         ("created", run.created_at.replace("T", " ").rstrip("Z")),
+        ("finished", (run.finished_at or "").replace("T", " ").rstrip("Z")),
         ("runtime", fmt_duration(run.runtime)),
         ("steps", str(run.lastHistoryStep + 1)),
         ("tags", ", ".join(run.tags)),
