@@ -72,8 +72,9 @@ def ls_cmd(path: str | None, filter_text: str | None, order: str, limit: int, co
     entity, project = resolve_project(api, path)
     try:
         runs = api.runs(f"{entity}/{project}", filters=filters, order=order, per_page=min(limit or 500, 500))
-    except ValueError as exc:
-        raise click.BadParameter(str(exc), param_hint="--filter/--sort")
+    except ValueError as exc:  # the message starts with "order:" or "filters:"
+        hint = "--sort" if str(exc).startswith("order") else "--filter"
+        raise click.BadParameter(str(exc), param_hint=hint) from exc
     total = len(runs)
     shown: list[Any] = []
     for run in runs:

@@ -53,7 +53,7 @@ def test_filters_must_be_a_dict() -> None:
 
 @pytest.mark.parametrize(
     ("order", "message"),
-    [("-tags", "cannot be sorted by tags"), ("+colour", "unknown field 'colour'"), ("", None)],
+    [("-tags", "^order: runs cannot be sorted by tags"), ("+colour", "^order: unknown field 'colour'"), ("", None)],
 )
 def test_orders(order: str, message: str | None) -> None:
     if message is None:

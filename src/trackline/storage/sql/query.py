@@ -500,9 +500,10 @@ def _candidates(key: str, allow_value_suffix: bool) -> list[list[str]]:
     return out
 
 
-def _field(name: str, dialect: Any) -> Any:
+def _field(name: str, dialect: Any, where: str = "filters") -> Any:
+    """The field ``name`` names; an error names ``where`` it came from (filters, order)."""
     if not isinstance(name, str) or not name:
-        raise FilterError(f"filters: field names are text; got {name!r}")
+        raise FilterError(f"{where}: field names are text; got {name!r}")
     if name in _COLUMNS:
         col, kind = _COLUMNS[name]
         return _ColumnField(name, col, kind)
@@ -514,7 +515,7 @@ def _field(name: str, dialect: Any) -> Any:
     prefix, dot, key = name.partition(".")
     if dot and prefix in _JSON_PREFIXES and key:
         return _JsonField(name, _JSON_PREFIXES[prefix], _candidates(key, prefix == "config"), dialect)
-    raise FilterError(f"filters: unknown field {name!r}; {_field_help()}")
+    raise FilterError(f"{where}: unknown field {name!r}; {_field_help()}")
 
 
 # -- filters ----------------------------------------------------------------------------------
@@ -642,7 +643,7 @@ def parse_order(order: str | None) -> Order:
     name = text[1:] if text[0] in "+-" else text
     if name == "tags":
         raise FilterError("order: runs cannot be sorted by tags; sort by a config, summary or run field")
-    _field(name, _SqliteJson())  # raises on an unknown field
+    _field(name, _SqliteJson(), "order")  # raises on an unknown field
     return Order(("-" if desc else "+") + name, name, desc)
 
 
