@@ -263,9 +263,9 @@ def build_rows(
     step_list = steps.tolist()
     if dense:
         lists = [cols[k].value_list() for k in names]
-        if step_key is not None:
-            names = [*names, step_key]
-            lists.append(step_list)
+        if step_key is not None:  # first, as in the sparse rows below
+            names = [step_key, *names]
+            lists.insert(0, step_list)
         rows = [dict(zip(names, vals, strict=True)) for vals in zip(*lists, strict=True)]
     else:
         rows = [{} for _ in range(n)] if step_key is None else [{step_key: s} for s in step_list]

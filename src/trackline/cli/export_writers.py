@@ -109,7 +109,8 @@ class JsonlWriter(Writer):
     def prepare(self, parts: list[Part]) -> str:
         lines = []
         for run_id, steps, cols in parts:
-            for row in history.build_rows(steps, cols, nest=False):
+            ordered = {k: cols[k] for k in self.columns if k in cols}  # the columns' order, as CSV's
+            for row in history.build_rows(steps, ordered, nest=False):
                 if self.with_run:
                     row = {"run_id": run_id, **row}
                 for k, v in row.items():
