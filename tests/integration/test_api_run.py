@@ -59,6 +59,24 @@ def test_missing_run_is_a_run_not_found_error(isolated: Path) -> None:
     assert isinstance(info.value, ValueError) and isinstance(info.value, trackline.CommError)
 
 
+def test_a_bare_run_id_is_looked_for_in_every_project(isolated: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    make_run("p", "abc")
+    make_run("q", "twice")
+    make_run("p", "twice")
+    api = trackline.Api()
+    assert api.run("abc").path[1:] == ["p", "abc"]
+    with pytest.raises(RunNotFoundError, match="no run with id 'nope'"):
+        api.run("nope")
+    with pytest.raises(ValueError, match=r"run id 'twice' is in several projects \(.*/p/twice, .*/q/twice\)|"
+                                         r"run id 'twice' is in several projects \(.*/q/twice, .*/p/twice\)"):
+        api.run("twice")
+    # With a default project, a bare id is a run of that project (W&B's rule).
+    monkeypatch.setenv("WANDB_PROJECT", "q")
+    assert trackline.Api().run("twice").project == "q"
+    with pytest.raises(RunNotFoundError, match=r"Could not find run .*/q/abc"):
+        trackline.Api().run("abc")
+
+
 def test_pinned_keys(isolated: Path) -> None:
     run = trackline.init(project="pins", id="x", mode="offline", config={"lr": 1, "bs": 2})
     run.pin_config_keys(["lr"])

@@ -5,7 +5,8 @@ Paths follow W&B's rules. A run is ``entity/project/run_id`` (also
 ``project:run_id`` or a bare ``run_id``, and a UI link ``http://host/entity/project/runs/id``);
 a project is ``entity/project`` or ``project``. Missing parts come from ``overrides``,
 then settings and the environment (``TRACKLINE_ENTITY``/``WANDB_ENTITY``,
-``..._PROJECT``), and the entity defaults to your user name, as for ``init``.
+``..._PROJECT``), and the entity defaults to your user name, as for ``init``. A bare run id
+with no default project is looked for in every project of the store (``Api.run``).
 """
 
 from __future__ import annotations
@@ -172,10 +173,18 @@ class Api:
     # -- runs -------------------------------------------------------------------------------
 
     def run(self, path: str = "") -> Run:
-        """One run by path (see the module docstring). Raises ``RunNotFoundError``."""
+        """One run by path (see the module docstring). With no default project, a bare run
+        id is looked for in every project of the store (as ``trackline show ID`` does).
+        Raises ``RunNotFoundError``."""
         from trackline.api.public_run import Run
 
-        entity, project, run_id = self._parse_path(path)
+        try:
+            entity, project, run_id = self._parse_path(path)
+        except ValueError:
+            bare = path.strip().strip("/") if isinstance(path, str) else ""
+            if not bare or "/" in bare or ":" in bare:
+                raise
+            return self.run_anywhere(bare)
         row = self.reader.get_run(entity, project, run_id)
         if row is None:
             raise RunNotFoundError(
@@ -183,6 +192,21 @@ class Api:
                 f"`trackline ls {entity}/{project}` lists that project's runs"
             )
         return Run(self, row)
+
+    def run_anywhere(self, run_id: str) -> Run:
+        """The run with id ``run_id`` in whichever project of the store holds it. Raises
+        ``RunNotFoundError`` when none does, ValueError (naming them) when several do."""
+        from trackline.api.public_run import Run
+
+        rows = self.reader.find_runs(run_id)
+        if len(rows) == 1:
+            return Run(self, rows[0])
+        if not rows:
+            raise RunNotFoundError(
+                f"no run with id {run_id!r} in {self.location}; `trackline ls PROJECT` lists a project's runs"
+            )
+        where = ", ".join(f"{r['entity']}/{r['project']}/{r['run_id']}" for r in rows)
+        raise ValueError(f"run id {run_id!r} is in several projects ({where}); give ENTITY/PROJECT/RUN_ID")
 
     def runs(
         self,

@@ -76,15 +76,10 @@ def resolve_run(api: Api, path: str) -> Run:
         row = api.reader.get_run(api.default_entity, api.settings.project, run_id)
         if row is not None:
             return Run(api, row)
-    rows = api.reader.find_runs(run_id)
-    if len(rows) == 1:
-        return Run(api, rows[0])
-    if not rows:
-        raise PathError(
-            f"no run with id {run_id!r} in {api.location}; `trackline ls PROJECT` lists a project's runs"
-        )
-    where = ", ".join(f"{r['entity']}/{r['project']}/{r['run_id']}" for r in rows)
-    raise PathError(f"run id {run_id!r} is in several projects ({where}); give ENTITY/PROJECT/RUN_ID")
+    try:
+        return api.run_anywhere(run_id)
+    except ValueError as exc:  # RunNotFoundError too
+        raise PathError(str(exc))
 
 
 def resolve_project(api: Api, path: str) -> tuple[str, str]:
@@ -166,8 +161,12 @@ def console(stderr: bool = False) -> Any:
 
 
 def fmt_value(value: Any, width: int = 60) -> str:
+    """``value`` for a table cell: floats to 6 significant digits, but whole numbers up to
+    1e15 (a ``_timestamp``, a count kept as a float) to the millisecond, not as 1.79582e+09."""
     if isinstance(value, float):
         text = f"{value:.6g}"
+        if 1e6 <= abs(value) < 1e15:
+            text = f"{value:.3f}".rstrip("0").rstrip(".")
     elif isinstance(value, (dict, list)):
         text = dumps(value)
     else:
