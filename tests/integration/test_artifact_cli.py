@@ -36,6 +36,8 @@ def test_put_get_ls_rm_gc(tmp_path: Path) -> None:
 
     colls = json.loads(tl(tmp_path, "artifact", "ls", "proj", "--json").stdout)
     assert sorted((c["name"], c["type"], c["versions"]) for c in colls) == [("ds", "dataset", 2), ("model", "model", 1)]
+    listed = tl(tmp_path, "artifact", "ls", "proj").stdout
+    assert "2 versions" in listed and "1 version " in listed and "1 versions" not in listed
     only_models = json.loads(tl(tmp_path, "artifact", "ls", "proj", "--type", "model", "--json").stdout)
     assert [c["name"] for c in only_models] == ["model"]
     versions = json.loads(tl(tmp_path, "artifact", "ls", "proj/ds", "--json").stdout)

@@ -26,7 +26,7 @@ def run_ids(project: str) -> list[str]:
 def test_rm_asks_and_no_keeps_the_run(isolated: Path) -> None:
     make_run("p", "r1", rows=[{"loss": 1.0}])
     p = cli(isolated, "rm", "p/r1", input="n\n")
-    assert p.returncode == 1 and "Delete 1 run" in p.stderr and "Aborted" in p.stderr
+    assert p.returncode == 1 and "Delete 1 run with its history" in p.stderr and "Aborted" in p.stderr
     assert run_ids("p") == ["r1"]
     p = cli(isolated, "rm", "p/r1", input="y\n")
     assert p.returncode == 0 and "Deleted" in p.stdout

@@ -175,7 +175,8 @@ def ls_cmd(path: str | None, type_: str | None, as_json: bool, store: str | None
         click.echo("no artifacts", err=True)
     for r in rows:
         kind = " (links)" if r["portfolio"] else ""
-        click.echo(f"{r['type']:<12} {r['name']}{kind}  {r['versions']} versions  {','.join(r['aliases'])}")
+        count = f"{r['versions']} version" + ("" if r["versions"] == 1 else "s")
+        click.echo(f"{r['type']:<12} {r['name']}{kind}  {count}  {','.join(r['aliases'])}")
 
 
 @artifact_group.command("rm")

@@ -41,8 +41,8 @@ def rm_cmd(runs: tuple[str, ...], yes: bool, force: bool, as_json: bool, store: 
     if not yes:
         for run in found:
             click.echo(f"  {'/'.join(run.path)}  {run.name or ''}  ({run.state}, {run.lastHistoryStep + 1} steps)", err=True)
-        noun = "run" if len(found) == 1 else "runs"
-        click.confirm(f"Delete {len(found)} {noun} with their history and files?", abort=True, err=True)
+        what = "1 run with its" if len(found) == 1 else f"{len(found)} runs with their"
+        click.confirm(f"Delete {what} history and files?", abort=True, err=True)
     for run in found:
         run.delete(force=force)
     paths = ["/".join(r.path) for r in found]
