@@ -51,7 +51,7 @@ def main() -> None:
     print()
     print(f"Run {stored.name} ({stored.state}) is in the store: {stored.url}")
     print(f"  {points} train/loss points, summary val/loss = {stored.summary['val/loss']}")
-    print(f"  read it back:  python -c \"import trackline; print(trackline.Api().run('{run.path}').summary)\"")
+    print(f"  read it back:  .venv/bin/python -c \"import trackline; print(trackline.Api().run('{run.path}').summary)\"")
     print(f"  record log:    {run.settings.sync_file}")
 
 

@@ -103,7 +103,8 @@ def views(dialect: str = "sqlite") -> dict[str, tuple[str, str]]:
             f"""SELECT {_RUN_COLS}, j.value AS tag {_RUN_JOIN} {tags}""",
         ),
         "v_metrics": (
-            "one row per metric a run logged: entity, project, run_id, key, points (numeric points stored)",
+            "one row per metric a run logged: entity, project, run_id, key, points (numeric points "
+            "stored: a step written twice counts twice; reads show its last write)",
             f"""SELECT {_RUN_COLS}, k.name AS key,
                       (SELECT coalesce(sum(c.n), 0) FROM history_chunks c
                         WHERE c.run_pk = r.pk AND c.key_id = k.id) AS points
