@@ -254,10 +254,23 @@ def test_history_keys_x_axis_and_bad_arguments(isolated: Path) -> None:
         run.history(stream="gpu")
     with pytest.raises(ValueError, match="keys cannot be given with stream='system'"):
         run.history(keys=["loss"], stream="system")
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always")
-        assert run.history(keys=["nope"], pandas=False) == []
-    assert "has no history for 'nope'" in str(caught[0].message)
+    # A key the run never logged: every read says so, pointing at the caller's line.
+    reads = {
+        "history": lambda: run.history(keys=["nope"], pandas=False),
+        "scan_history": lambda: list(run.scan_history(keys=["loss", "nope"])),
+        "history_frame": lambda: run.history_frame(["loss", "nope"], engine="arrow").num_rows,
+    }
+    for name, read in reads.items():
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            got = read()
+        assert got in ([], 0) or name == "history_frame", name
+        assert len(caught) == 1 and "has no history for 'nope'" in str(caught[0].message), name
+        assert caught[0].filename == __file__, name
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # keys it has: no warning
+        list(run.scan_history(keys=["loss"]))
+        run.history_frame(["loss", "_step"], min_step=10**9)  # none in range: still no warning
 
 
 def test_scan_history_semantics(isolated: Path) -> None:

@@ -500,15 +500,20 @@ class Run:
         if required:
             missing = [k for k in required if k not in cols]
             if missing:
-                warnings.warn(
-                    f"run {'/'.join(self.path)} has no history for {', '.join(map(repr, missing))}; "
-                    "run.history_keys() lists its metrics",
-                    stacklevel=4,
-                )
+                self._warn_missing(missing, stacklevel=5)
                 return np.empty(0, dtype=np.int64), {}
             steps = common_steps([cols[k] for k in dict.fromkeys(required)])
             return steps, restrict(cols, steps)
         return union_steps(cols.values()), cols
+
+    def _warn_missing(self, missing: list[str], stacklevel: int) -> None:
+        """Keys asked for that the run never logged: said once per read (the read then has
+        no rows for them, as in W&B), so a typo is not taken for an empty metric."""
+        warnings.warn(
+            f"run {'/'.join(self.path)} has no history for {', '.join(map(repr, missing))}; "
+            "run.history_keys() lists its metrics",
+            stacklevel=stacklevel,
+        )
 
     def _columns(
         self,
@@ -588,9 +593,13 @@ class Run:
         keys = _check_keys(keys, "scan_history")
         if not isinstance(page_size, int) or page_size < 1:
             raise ValueError(f"scan_history: page_size must be a positive integer, got {page_size!r}")
-        wanted = keys if keys is not None else self.history_keys()
+        known = self.history_keys()
+        wanted = keys if keys is not None else known
         fetch = [k for k in wanted if k != "_step"]
         required = [k for k in fetch if not k.startswith("_")] if keys is not None else []
+        missing = [k for k in required if k not in set(known)]
+        if missing:
+            self._warn_missing(missing, stacklevel=3)
         if max_step is not None and self.last_step is not None:
             max_step = min(max_step, self.last_step + 1)
         return HistoryScan(self._reader, self._row, fetch, required, page_size, min_step, max_step)
@@ -613,6 +622,9 @@ class Run:
         frames.check_engine(engine)
         hi = None if max_step is None else max_step - 1
         steps, cols = self._columns(keys, "_step", stream, intersect=False, min_step=min_step, max_step=hi)
+        missing = [k for k in keys or () if k != "_step" and k not in cols and k not in self.history_keys()]
+        if missing:
+            self._warn_missing(missing, stacklevel=3)
         return frames.to_frame(steps, cols, engine)
 
 
