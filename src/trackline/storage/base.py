@@ -25,8 +25,8 @@ LIVE_STATES = ("running", "preempting")
 def run_duration(row: dict[str, Any], now: float | None = None) -> float | None:
     """Seconds a run (a ``runs`` row) ran: its ``runtime`` once it ended; while it runs, up to
     now. An ended run without one (a store written before crashed runs got theirs, or a run
-    marked crashed when its heartbeat stopped) ran until its last heartbeat, or until it
-    was marked ended."""
+    marked crashed when its heartbeat stopped) ran until it was marked ended
+    (``finished_at``), else until its last heartbeat."""
     if row.get("runtime") is not None and row.get("state") not in LIVE_STATES:
         return float(row["runtime"])
     start = row.get("created_at")
