@@ -119,6 +119,29 @@ def test_wrong_input_exits_2_and_changes_nothing(root: Path, args: list[str], me
     assert not (root / "work" / "x.csv").exists() and not (root / "work" / "evil.db").exists()
 
 
+@pytest.mark.parametrize(
+    "args",
+    [["ls", "cli"], ["show", "a1"], ["export", "cli", "-o", "x.csv"], ["query", "SELECT 1"],
+     ["artifact", "ls"], ["rm", "cli/a1", "--yes"], ["gc"]],
+)
+def test_a_store_that_is_not_there_is_an_error_and_is_not_made(root: Path, tmp_path: Path, args: list[str]) -> None:
+    """A mistyped --store names no store: said with exit code 2, and no empty store is
+    left at that path (read commands used to create one and report nothing found)."""
+    typo = tmp_path / "typo" / "store.db"
+    p = cli(root, *args, "--store", str(typo))
+    assert p.returncode == 2, (p.stdout, p.stderr)
+    assert f"no store at {typo} yet" in p.stderr
+    assert not typo.parent.exists()
+
+
+def test_ls_of_no_store_says_no_projects_yet(root: Path, tmp_path: Path) -> None:
+    typo = tmp_path / "typo" / "store.db"
+    p = ok(root, "ls", "--store", str(typo))
+    assert "No projects yet" in p.stdout and str(typo) in p.stdout
+    assert json.loads(ok(root, "ls", "--json", "--store", str(typo)).stdout) == []
+    assert not typo.parent.exists()
+
+
 # -- show -------------------------------------------------------------------------------------
 
 

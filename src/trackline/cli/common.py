@@ -37,10 +37,31 @@ def json_option(fn: F) -> F:
     return click.option("--json", "as_json", is_flag=True, help="Print JSON (for scripts) instead of a table.")(fn)
 
 
+def missing_store(url: str) -> str | None:
+    """The path of an embedded store ``url`` names that does not exist yet; else None."""
+    from trackline.storage.sql.direct import sqlite_path
+
+    if not url.startswith("sqlite"):
+        return None
+    path = sqlite_path(url)
+    return None if path in ("", ":memory:") or os.path.isfile(path) else path
+
+
+def no_store(path: str) -> PathError:
+    return PathError(f"no store at {path} yet; it is created by the first run (or give --store)")
+
+
 def open_api(store: str | None) -> Api:
+    """The query API on the store, for a command that reads it (or deletes from it). An
+    embedded store that does not exist is an error (exit code 2), not made empty: a
+    mistyped ``--store`` would otherwise leave a new store there and report nothing."""
     from trackline.api.api import Api
 
-    return Api({"store": store} if store else None)
+    api = Api({"store": store} if store else None)
+    path = missing_store(api.settings.store_url)
+    if path is not None:
+        raise no_store(path)
+    return api
 
 
 # -- finding things -----------------------------------------------------------------------------

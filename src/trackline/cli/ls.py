@@ -14,6 +14,7 @@ from trackline.cli.common import (
     fmt_duration,
     fmt_value,
     json_option,
+    missing_store,
     open_api,
     parse_filters,
     resolve_project,
@@ -60,13 +61,22 @@ def ls_cmd(path: str | None, filter_text: str | None, order: str, limit: int, co
     trackline ls mnist                  runs of project mnist (your entity)
     trackline ls me/mnist -f '{"state": "finished"}' -s -summary_metrics.acc -n 10
     """
-    api = open_api(store)
     filters = parse_filters(filter_text)
     if path is None:
         if filter_text is not None:
             raise click.UsageError("--filter applies to runs: give a project, e.g. `trackline ls PROJECT -f ...`")
-        _list_projects(api, as_json)
+        from trackline.settings import resolve
+
+        if (missing := missing_store(resolve(None, {"store": store} if store else None).store_url)) is not None:
+            # Nothing tracked yet (or a mistyped --store): said, and no empty store left there.
+            if as_json:
+                echo_json([])
+            else:
+                click.echo(f"No projects yet: no store at {missing}. Track a run with trackline.init(project=...).")
+            return
+        _list_projects(open_api(store), as_json)
         return
+    api = open_api(store)
     if len([p for p in path.strip("/").split("/") if p]) > 2:
         raise PathError(f"{path!r} is a run path; `trackline show {path}` shows one run, `trackline ls` takes a project")
     entity, project = resolve_project(api, path)

@@ -17,7 +17,15 @@ from typing import Any
 
 import click
 
-from trackline.cli.common import PathError, console, dumps, fmt_value, store_option
+from trackline.cli.common import (
+    PathError,
+    console,
+    dumps,
+    fmt_value,
+    missing_store,
+    no_store,
+    store_option,
+)
 
 # name -> (description, SQL). ISO times are UTC text; *_ts columns are epoch seconds.
 _RUN_COLS = """p.entity AS entity, p.name AS project, r.run_id AS run_id"""
@@ -233,17 +241,15 @@ def query_cmd(sql: str | None, as_json: bool, as_csv: bool, show_views: bool, st
     trackline query "SELECT run_id, value FROM v_summary WHERE key = 'val.acc' ORDER BY value DESC LIMIT 5"
     trackline query "SELECT state, count(*) AS n FROM v_runs GROUP BY state" --json
     """
-    import os
 
     from trackline.settings import resolve
-    from trackline.storage.sql.direct import sqlite_path
 
     url = resolve(None, {"store": store} if store else None).store_url
     postgres = url.startswith(("postgresql", "postgres:"))
     if not postgres and not url.startswith("sqlite"):
         raise PathError(f"trackline query reads a SQLite or PostgreSQL store; {url} is neither")
-    if not postgres and not os.path.isfile(sqlite_path(url)):
-        raise PathError(f"no store at {sqlite_path(url)} yet; it is created by the first run (or give --store)")
+    if not postgres and (missing := missing_store(url)) is not None:
+        raise no_store(missing)
     if show_views:
         for name, (desc, _) in VIEWS.items():
             click.echo(f"{name}: {desc}")
