@@ -19,7 +19,7 @@ import pytest
 
 import trackline
 from tests.conftest import PYTHON, child_env
-from tests.integration.write_behind import SyncSpy
+from tests.integration.write_behind import WAYS, SyncSpy
 from tests.unit.api.seeding import isolated_env, make_run, store_path
 from trackline.cli import export_pages, export_writers
 from trackline.cli.export import export_cmd
@@ -268,10 +268,11 @@ def test_a_finished_project_is_copied_without_numpy(root: Path, monkeypatch: pyt
     assert made is not None and made.packed_pages == 0 and made.copied_pages == 2 * 4 + 4
 
 
-def test_row_groups_go_to_disk_while_the_next_are_read(root: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    """As with pyarrow's writer: each row group written wakes the thread that fdatasyncs the
-    file, and the fsync before the rename is on this thread."""
-    spy = SyncSpy(monkeypatch)
+@pytest.mark.parametrize("kick", WAYS)
+def test_row_groups_go_to_disk_while_the_next_are_read(root: Path, monkeypatch: pytest.MonkeyPatch, kick: bool) -> None:
+    """As with pyarrow's writer: each row group written is handed to the disk (see
+    ``write_behind``), and the fsync before the rename is on this thread."""
+    spy = SyncSpy(monkeypatch, kick)
     monkeypatch.setattr(export_pages.PageExport, "_write_group", spy.after_a_sync(export_pages.PageExport._write_group))
     out, made = export(root, monkeypatch, "curves", "behind", window=1500)
     assert made is not None and made.copied_segments == spy.writes > 3

@@ -92,14 +92,36 @@ def read_ahead(items: Iterator[T], depth: int = 2) -> Iterator[T]:
         thread.join()
 
 
+#: Linux starts writing a range's dirty pages back, without waiting for the disk, when it is
+#: told they are not needed soon (``POSIX_FADV_DONTNEED``; pages still dirty stay cached).
+_KICK_WRITEBACK = sys.platform.startswith("linux") and hasattr(os, "posix_fadvise")
+
+
 @contextmanager
 def write_behind(fd: int) -> Iterator[Callable[[], None]]:
-    """``written()``, to call after each window is written to ``fd``: a thread then asks the
-    kernel to put what is written so far on disk (``fdatasync``, without the GIL) while the
-    next windows are encoded, so the ``fsync`` before the rename waits for the last window
-    only. The export then takes about max(encoding, disk) instead of encoding + disk: on the
-    bench VM's fast disk the final fsync of 36 MB was ~22 ms of ~0.3 s (~3% saved, the
-    flushing costs CPU too); on a 150 MB/s disk it would be ~0.24 s (36 MB / 150 MB/s)."""
+    """``written()``, to call after each window is written to ``fd``, so the disk writes
+    what is written so far while the next windows are encoded, and the ``fsync`` before the
+    rename waits for the last window only: the export takes about max(encoding, disk)
+    instead of encoding + disk (on a 150 MB/s disk, 36 MB add ~0.24 s otherwise).
+
+    On Linux, ``written()`` has the kernel start writing back the bytes written since the
+    last call (``posix_fadvise(POSIX_FADV_DONTNEED)`` on that range), and returns: no
+    thread, and no wait for a journal commit per window. 10M rows in-process, 8 alternating
+    processes each: 29.3-30.7 ms against 31.3-34.0 ms with the thread below, in three
+    rounds. Elsewhere a thread ``fdatasync``s the file after each window."""
+    if _KICK_WRITEBACK:
+        start = 0
+
+        def kick() -> None:
+            nonlocal start
+            with suppress(OSError):  # advice only: the fsync after the export reports what matters
+                end = os.lseek(fd, 0, os.SEEK_CUR)  # what reached the file (not a buffer's)
+                if end > start:
+                    os.posix_fadvise(fd, start, end - start, os.POSIX_FADV_DONTNEED)
+                    start = end
+
+        yield kick
+        return
     pending, stop = threading.Event(), threading.Event()
     sync = getattr(os, "fdatasync", os.fsync)  # macOS and Windows have no fdatasync
 
