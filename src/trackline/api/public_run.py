@@ -597,7 +597,8 @@ class Run:
         wanted = keys if keys is not None else known
         fetch = [k for k in wanted if k != "_step"]
         required = [k for k in fetch if not k.startswith("_")] if keys is not None else []
-        missing = [k for k in required if k not in set(known)]
+        logged = set(known)
+        missing = [k for k in required if k not in logged]
         if missing:
             self._warn_missing(missing, stacklevel=3)
         if max_step is not None and self.last_step is not None:
@@ -622,9 +623,11 @@ class Run:
         frames.check_engine(engine)
         hi = None if max_step is None else max_step - 1
         steps, cols = self._columns(keys, "_step", stream, intersect=False, min_step=min_step, max_step=hi)
-        missing = [k for k in keys or () if k != "_step" and k not in cols and k not in self.history_keys()]
-        if missing:
-            self._warn_missing(missing, stacklevel=3)
+        absent = [k for k in keys or () if k != "_step" and k not in cols]  # or no points in the range
+        if absent:
+            logged = set(self.history_keys())  # one query, only when a key came back empty
+            if missing := [k for k in absent if k not in logged]:
+                self._warn_missing(missing, stacklevel=3)
         return frames.to_frame(steps, cols, engine)
 
 
