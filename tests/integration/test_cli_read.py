@@ -102,6 +102,8 @@ def test_ls_runs_json_filter_sort_limit(root: Path) -> None:
         (["show", "nope"], "no run with id 'nope'"),
         (["show", "cli/nope"], "Could not find run"),
         (["show", "a/b/c/d/e"], "Invalid path"),
+        (["show", ""], "give a run: ENTITY/PROJECT/RUN_ID"),
+        (["show", " / "], "give a run: ENTITY/PROJECT/RUN_ID"),
         (["export", "cli/nope", "-o", "x.csv"], "not a project"),
         (["export", "cli/a1", "-o", "x.csv", "-k", "nope"], "no history for 'nope'"),
         (["export", "cli/a1", "-o", "x.txt"], "give --format"),

@@ -93,6 +93,8 @@ def resolve_run(api: Api, path: str) -> Run:
         except ValueError as exc:
             raise PathError(str(exc))
     run_id = text.strip("/")
+    if not run_id:
+        raise PathError("give a run: ENTITY/PROJECT/RUN_ID, PROJECT/RUN_ID, a run id or a run folder")
     if api.settings.project and not from_dir:
         row = api.reader.get_run(api.default_entity, api.settings.project, run_id)
         if row is not None:
